@@ -71,6 +71,17 @@ pub struct DeleteArgs {
     pub force: bool,
 }
 
+/// The directory a config file lives in (the bundle, for hooks), absolute.
+pub fn bundle_of(config: &std::path::Path) -> String {
+    let dir = match config.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    std::fs::canonicalize(dir)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
 fn factory(cli: &Cli) -> Result<Factory, String> {
     Factory::new(&cli.root).map_err(|e| e.to_string())
 }
@@ -78,19 +89,7 @@ fn factory(cli: &Cli) -> Result<Factory, String> {
 pub fn create(cli: &Cli, a: &CreateArgs) -> Result<i32, String> {
     let f = factory(cli)?;
     let config = nsinit_configs::load(&a.config).map_err(|e| e.to_string())?;
-    let bundle = a
-        .config
-        .parent()
-        .and_then(|p| {
-            std::fs::canonicalize(if p.as_os_str().is_empty() {
-                ".".as_ref()
-            } else {
-                p
-            })
-            .ok()
-        })
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let bundle = bundle_of(&a.config);
     let c = f
         .create_in_bundle(a.id.id(), config, &bundle)
         .map_err(|e| e.to_string())?;

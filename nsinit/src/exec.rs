@@ -84,19 +84,7 @@ fn default_env(c: &nsinit_configs::Config) -> Vec<String> {
 
 fn run_new(factory: &Factory, a: &ExecArgs) -> Result<i32, String> {
     let config = nsinit_configs::load(&a.config).map_err(|e| e.to_string())?;
-    let bundle = a
-        .config
-        .parent()
-        .and_then(|p| {
-            std::fs::canonicalize(if p.as_os_str().is_empty() {
-                ".".as_ref()
-            } else {
-                p
-            })
-            .ok()
-        })
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let bundle = crate::commands::bundle_of(&a.config);
     let mut process = build_process(a, Some(default_env(&config)));
     if process.args.is_empty() && config.process.as_ref().is_none_or(|p| p.args.is_empty()) {
         return Err("no command given and the config has no process".into());

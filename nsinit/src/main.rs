@@ -1,10 +1,13 @@
 //! `nsinit`: the command line of the nsinit container runtime.
 
+mod checkpoint_cmd;
 mod commands;
 mod config_cmd;
 mod exec;
 mod logging;
+mod ops_cmd;
 mod signals;
+mod tty;
 
 use std::path::PathBuf;
 
@@ -53,6 +56,22 @@ pub enum Command {
     Delete(commands::DeleteArgs),
     /// List the processes of a container.
     Ps(commands::IdArgs),
+    /// Freeze every process of a container.
+    Pause(commands::IdArgs),
+    /// Thaw a paused container.
+    Unpause(commands::IdArgs),
+    /// Print a container's cgroup and network statistics (JSON).
+    Stats(commands::IdArgs),
+    /// Change the resources of a running container.
+    Update(ops_cmd::UpdateArgs),
+    /// Print an event each time the container hits its memory limit.
+    Oom(commands::IdArgs),
+    /// Stream statistics and OOM events as JSON lines.
+    Events(ops_cmd::EventsArgs),
+    /// Save a running container to disk (CRIU).
+    Checkpoint(checkpoint_cmd::CheckpointArgs),
+    /// Bring a checkpointed container back (CRIU).
+    Restore(checkpoint_cmd::RestoreArgs),
 }
 
 fn main() {
@@ -89,5 +108,13 @@ fn run(cli: &Cli) -> Result<i32, String> {
         Command::Kill(a) => commands::kill(cli, a),
         Command::Delete(a) => commands::delete(cli, a),
         Command::Ps(a) => commands::ps(cli, a),
+        Command::Pause(a) => ops_cmd::pause(cli, a),
+        Command::Unpause(a) => ops_cmd::unpause(cli, a),
+        Command::Stats(a) => ops_cmd::stats(cli, a),
+        Command::Update(a) => ops_cmd::update(cli, a),
+        Command::Oom(a) => ops_cmd::oom(cli, a),
+        Command::Events(a) => ops_cmd::events(cli, a),
+        Command::Checkpoint(a) => checkpoint_cmd::checkpoint(cli, a),
+        Command::Restore(a) => checkpoint_cmd::restore(cli, a),
     }
 }

@@ -194,13 +194,6 @@ pub enum Error {
     /// A network operation failed.
     #[error(transparent)]
     Network(#[from] NetworkError),
-    /// A hook failed.
-    #[error("hook {kind} {path}: {reason}")]
-    Hook {
-        kind: &'static str,
-        path: String,
-        reason: String,
-    },
     /// The state file is unreadable or inconsistent.
     #[error("state of container {id:?} ({path}): {reason}")]
     State {

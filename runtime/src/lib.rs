@@ -28,6 +28,7 @@
 pub mod capabilities;
 pub mod cgroups;
 pub mod container;
+pub mod criu;
 pub mod error;
 pub mod factory;
 pub mod hooks;

@@ -270,19 +270,15 @@ pub(crate) fn launch(spec: LaunchSpec<'_>, process: &mut Process) -> Result<Laun
         match chan.recv()? {
             Frame::Message(Message::Ready) => break,
             Frame::Message(Message::RunHooks) => {
-                hooks::run("prestart", &spec.config.hooks.prestart, &hook_state)
-                    .and_then(|()| {
+                hooks::run("prestart", &spec.config.hooks.prestart, &hook_state).and_then(
+                    |()| {
                         hooks::run(
                             "createRuntime",
                             &spec.config.hooks.create_runtime,
                             &hook_state,
                         )
-                    })
-                    .map_err(|e| Error::Hook {
-                        kind: "prestart/createRuntime",
-                        path: e.path.clone().unwrap_or_default(),
-                        reason: e.to_string(),
-                    })?;
+                    },
+                )?;
                 chan.send(&Message::HooksDone)?;
             }
             other => return Err(frame_error(other)),

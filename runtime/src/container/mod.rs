@@ -140,11 +140,7 @@ impl Container {
         match status_of(&dir, &st) {
             Status::Stopped => self.start_init(dir, st, process, true).map(|_| ()),
             Status::Running | Status::Created => self.join(&st, process),
-            status @ Status::Paused => Err(Error::BadStatus {
-                id: st.id,
-                status,
-                operation: "start a process",
-            }),
+            status @ Status::Paused => Err(bad_status(&st, status, "start a process")),
         }
     }
 
@@ -153,11 +149,7 @@ impl Container {
         let (dir, st) = self.open(true)?;
         let status = status_of(&dir, &st);
         if status != Status::Created {
-            return Err(Error::BadStatus {
-                id: st.id,
-                status,
-                operation: "start (it is not created)",
-            });
+            return Err(bad_status(&st, status, "start (it is not created)"));
         }
         let fifo = dir.fifo();
         let f = std::fs::OpenOptions::new()
@@ -172,11 +164,7 @@ impl Container {
         )?;
         std::fs::remove_file(&fifo).ctx_path("start container", "unlink", &fifo)?;
         let hs = HookState::new(&st.id, "running", st.init_process_pid, &st.bundle).to_json();
-        hooks::run("poststart", &st.config.hooks.poststart, &hs).map_err(|e| Error::Hook {
-            kind: "poststart",
-            path: e.path.clone().unwrap_or_default(),
-            reason: e.to_string(),
-        })?;
+        hooks::run("poststart", &st.config.hooks.poststart, &hs)?;
         Ok(())
     }
 
@@ -186,11 +174,7 @@ impl Container {
         let (dir, st) = self.open(true)?;
         let status = status_of(&dir, &st);
         if status != Status::Stopped {
-            return Err(Error::BadStatus {
-                id: st.id,
-                status,
-                operation: "run (it has an init already)",
-            });
+            return Err(bad_status(&st, status, "run (it has an init already)"));
         }
         self.start_init(dir, st, process, false)
     }
@@ -292,11 +276,7 @@ impl Container {
                 return Err(fail(e, process));
             }
             let hs = HookState::new(&st.id, "running", st.init_process_pid, &st.bundle).to_json();
-            hooks::run("poststart", &cfg.hooks.poststart, &hs).map_err(|e| Error::Hook {
-                kind: "poststart",
-                path: e.path.clone().unwrap_or_default(),
-                reason: e.to_string(),
-            })?;
+            hooks::run("poststart", &cfg.hooks.poststart, &hs)?;
         }
         Ok(())
     }
@@ -362,11 +342,7 @@ impl Container {
         let (dir, st) = self.open(false)?;
         let status = status_of(&dir, &st);
         if status == Status::Stopped {
-            return Err(Error::BadStatus {
-                id: st.id,
-                status,
-                operation: "signal it",
-            });
+            return Err(bad_status(&st, status, "signal it"));
         }
         if all {
             let cg = CgroupManager::from_paths(&st.cgroup_paths)?;
@@ -409,11 +385,7 @@ impl Container {
         let hs = HookState::new(&st.id, "stopped", st.init_process_pid, &st.bundle).to_json();
         dir.remove()?;
         if had_init {
-            hooks::run("poststop", &st.config.hooks.poststop, &hs).map_err(|e| Error::Hook {
-                kind: "poststop",
-                path: e.path.clone().unwrap_or_default(),
-                reason: e.to_string(),
-            })?;
+            hooks::run("poststop", &st.config.hooks.poststop, &hs)?;
         }
         Ok(())
     }
@@ -423,11 +395,7 @@ impl Container {
         let (dir, st) = self.open(true)?;
         let status = status_of(&dir, &st);
         if status != Status::Running && status != Status::Created {
-            return Err(Error::BadStatus {
-                id: st.id,
-                status,
-                operation: "pause it",
-            });
+            return Err(bad_status(&st, status, "pause it"));
         }
         Ok(CgroupManager::from_paths(&st.cgroup_paths)?.freeze()?)
     }
@@ -437,11 +405,7 @@ impl Container {
         let (dir, st) = self.open(true)?;
         let status = status_of(&dir, &st);
         if status != Status::Paused {
-            return Err(Error::BadStatus {
-                id: st.id,
-                status,
-                operation: "resume it (it is not paused)",
-            });
+            return Err(bad_status(&st, status, "resume it (it is not paused)"));
         }
         Ok(CgroupManager::from_paths(&st.cgroup_paths)?.thaw()?)
     }
@@ -451,11 +415,7 @@ impl Container {
         let (dir, st) = self.open(false)?;
         let status = status_of(&dir, &st);
         if status == Status::Stopped {
-            return Err(Error::BadStatus {
-                id: st.id,
-                status,
-                operation: "read its stats",
-            });
+            return Err(bad_status(&st, status, "read its stats"));
         }
         let cgroups = CgroupManager::from_paths(&st.cgroup_paths)?.stats()?;
         let interfaces = if st.config.has_namespace(NamespaceType::Net) {
@@ -488,11 +448,7 @@ impl Container {
         let (dir, mut st) = self.open(true)?;
         let status = status_of(&dir, &st);
         if status == Status::Stopped {
-            return Err(Error::BadStatus {
-                id: st.id,
-                status,
-                operation: "update its resources",
-            });
+            return Err(bad_status(&st, status, "update its resources"));
         }
         let mut merged = st.config.cgroups.clone();
         merge_resources(&mut merged, resources);
@@ -508,6 +464,14 @@ impl Container {
     pub fn notify_oom(&self) -> Result<OomNotifier> {
         let (_dir, st) = self.open(false)?;
         Ok(CgroupManager::from_paths(&st.cgroup_paths)?.oom_notifier()?)
+    }
+}
+
+fn bad_status(st: &State, status: Status, operation: &'static str) -> Error {
+    Error::BadStatus {
+        id: st.id.clone(),
+        status,
+        operation,
     }
 }
 

@@ -93,6 +93,17 @@ pub struct InitRequest {
     pub hook_state: String,
 }
 
+/// Blocks until the parent says start.
+fn wait_start(chan: &mut SyncChannel) -> crate::error::SysResult<()> {
+    match chan.recv_message("wait for start")? {
+        Message::Start => Ok(()),
+        other => Err(SysError::msg(
+            "wait for start",
+            format!("unexpected message {other:?}"),
+        )),
+    }
+}
+
 /// Whether this process was started as an nsinit init. An embedding program
 /// that re-executes itself calls this first thing in `main`:
 ///

@@ -27,15 +27,7 @@ pub fn run(req: &InitRequest, chan: &mut SyncChannel) -> SysResult<Infallible> {
     apply_labels(&req.process.apparmor_profile, &req.process.process_label)?;
     let prepared = finalize::prepare(&req.process)?;
     chan.send(&Message::Ready)?;
-    match chan.recv_message("wait for start")? {
-        Message::Start => {}
-        other => {
-            return Err(SysError::msg(
-                "wait for start",
-                format!("unexpected message {other:?}"),
-            ))
-        }
-    }
+    super::wait_start(chan)?;
     crate::seccomp::install(req.config.seccomp.as_ref())?;
     finalize::exec(&prepared, &req.process)
 }

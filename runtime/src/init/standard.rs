@@ -120,15 +120,7 @@ pub fn run(req: &InitRequest, chan: &mut SyncChannel) -> SysResult<Infallible> {
             f.read_exact(&mut b)
                 .ctx("wait for start (exec fifo)", "read")?;
         }
-        None => match chan.recv_message("wait for start")? {
-            Message::Start => {}
-            other => {
-                return Err(SysError::msg(
-                    "wait for start",
-                    format!("unexpected message {other:?}"),
-                ))
-            }
-        },
+        None => super::wait_start(chan)?,
     }
     hooks::run(
         "startContainer",

@@ -1,0 +1,1 @@
+//! The terminal side of `nsinit exec --tty` (being written).
