@@ -147,3 +147,38 @@ fn no_runtime_fd_leaks_into_a_joined_process() {
             .unwrap(),
     );
 }
+
+#[test]
+fn symlinks_in_the_image_cannot_redirect_mounts_to_the_host() {
+    let env = Env::with_copy("symlink");
+    // A directory on the host, and a symlink in the image pointing at its
+    // absolute path.
+    let host_dir = env.work.join("host-target");
+    std::fs::create_dir(&host_dir).unwrap();
+    std::os::unix::fs::symlink(&host_dir, env.rootfs.join("evil")).unwrap();
+    let mut c = env.config();
+    c.mounts.push(nsinit_configs::Mount {
+        source: "tmpfs".into(),
+        destination: "/evil/sub".into(),
+        device: "tmpfs".into(),
+        ..Default::default()
+    });
+    let (out, err, code) = env.sh(&c, "touch /evil/sub/x && echo inside-ok");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "inside-ok");
+    // The host directory got nothing: the path was resolved inside the rootfs.
+    assert_eq!(
+        std::fs::read_dir(&host_dir).unwrap().count(),
+        0,
+        "the mount escaped to the host"
+    );
+    let inside = env
+        .rootfs
+        .join(host_dir.strip_prefix("/").unwrap())
+        .join("sub");
+    assert!(
+        inside.is_dir(),
+        "expected the directory inside the rootfs at {}",
+        inside.display()
+    );
+}

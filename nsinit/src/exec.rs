@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use nsinit_runtime::{Container, Error, Factory, Process, Status};
+use nsinit_runtime::{Container, Error, ExitStatus, Factory, Process, Status};
 
 use crate::logging::debug;
 use crate::signals;
+use crate::tty;
 use crate::Cli;
 
 /// Arguments of `nsinit exec`.
@@ -97,19 +98,14 @@ fn run_new(factory: &Factory, a: &ExecArgs) -> Result<i32, String> {
     let container = factory
         .create_in_bundle(&a.id, config, &bundle)
         .map_err(|e| e.to_string())?;
-    let mut sfd = signals::block()?;
-    let started = container.run(&mut process);
-    if let Err(e) = started {
-        signals::unblock();
-        let _ = container.destroy();
-        return Err(e.to_string());
-    }
-    debug(&format!("container {} runs pid {:?}", a.id, process.pid()));
-    let status = wait(&mut process, &mut sfd);
-    signals::unblock();
-    let destroyed = container.destroy();
-    let status = status?;
-    destroyed.map_err(|e| e.to_string())?;
+    let status = match supervise(a, &mut process, |p| container.run(p)) {
+        Ok(status) => status,
+        Err(e) => {
+            let _ = container.destroy();
+            return Err(e);
+        }
+    };
+    container.destroy().map_err(|e| e.to_string())?;
     debug(&format!("container {} ended: {status}", a.id));
     Ok(status.code())
 }
@@ -136,20 +132,53 @@ fn join(c: Container, a: &ExecArgs) -> Result<i32, String> {
     }
     let cfg = c.config().map_err(|e| e.to_string())?;
     let mut process = build_process(a, Some(default_env(&cfg)));
-    let mut sfd = signals::block()?;
-    if let Err(e) = c.start(&mut process) {
-        signals::unblock();
-        return Err(e.to_string());
-    }
-    let status = wait(&mut process, &mut sfd);
-    signals::unblock();
-    Ok(status?.code())
+    let status = supervise(a, &mut process, |p| c.start(p))?;
+    Ok(status.code())
 }
 
-/// Waits for the process, forwarding signals.
-fn wait(
+/// Starts `process` with `start` and waits for it, forwarding signals, and
+/// with `--tty` relaying the terminal.
+///
+/// With `--tty` the calling terminal is in raw mode from before the start
+/// until this function returns; the [`tty::Session`] guard restores it on
+/// every way out (the process ended, the start failed, an error, a panic),
+/// before the caller destroys the container or prints an error, and before
+/// `main` exits with the code. Signals that would end `nsinit` (SIGTERM,
+/// SIGHUP, SIGINT, ...) are blocked and forwarded, so they cannot skip it.
+fn supervise(
+    a: &ExecArgs,
     process: &mut Process,
-    sfd: &mut nix::sys::signalfd::SignalFd,
-) -> Result<nsinit_runtime::ExitStatus, String> {
-    signals::wait_forwarding(process, sfd, &mut signals::NoHook)
+    start: impl FnOnce(&mut Process) -> nsinit_runtime::Result<()>,
+) -> Result<ExitStatus, String> {
+    // Blocked before the size is read: a resize after that is not lost.
+    let mut sfd = signals::block()?;
+    let session = if a.tty {
+        let s = tty::Session::begin()?;
+        process.terminal_size = s.size();
+        Some(s)
+    } else {
+        None
+    };
+    start(process).map_err(|e| e.to_string())?;
+    debug(&format!("process {:?} started", process.pid()));
+    let status = match &session {
+        Some(s) => match process.take_console() {
+            Some(master) => {
+                let mut relay = s.relay(master);
+                signals::wait_forwarding(process, &mut sfd, &mut relay)
+            }
+            None => Err("the runtime gave the process no terminal".to_string()),
+        },
+        None => signals::wait_forwarding(process, &mut sfd, &mut signals::NoHook),
+    };
+    if status.is_err() {
+        // Nobody is left to relay for or wait on the process: do not leave it
+        // running detached from everything.
+        let _ = process.terminate();
+        let _ = process.wait();
+    }
+    // Whatever arrived after the end has no process to go to.
+    signals::discard_pending(&mut sfd);
+    drop(session);
+    status
 }

@@ -1,10 +1,17 @@
 //! Forwarding signals to a container's process while waiting for it.
 //!
 //! The signals a terminal or a supervisor sends are blocked and read from a
-//! signalfd; the wait polls that and the process's pidfd together, so nothing
-//! runs in a signal handler.
+//! signalfd; the wait polls that and the process's pidfd together (plus the
+//! fds of a [`WaitHook`], e.g. the terminal relay of `--tty`), so nothing runs
+//! in a signal handler.
+//!
+//! The signals stay blocked until `nsinit` exits: once the process has ended
+//! there is nobody to forward them to, and a SIGTERM arriving while the
+//! container is being destroyed must not cut the clean-up short (nor kill
+//! `nsinit` before it restored the terminal).
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::Duration;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
@@ -36,23 +43,30 @@ pub fn block() -> Result<SignalFd, String> {
         .map_err(|e| format!("block signals: signalfd: {e}"))
 }
 
-/// Restores the signal mask.
-pub fn unblock() {
-    let mut set = SigSet::empty();
-    for s in FORWARDED {
-        set.add(*s);
-    }
-    let _ = set.thread_unblock();
+/// Reads and discards the signals pending on `sfd` (they arrived after the
+/// process ended: there is nobody left to forward them to).
+pub fn discard_pending(sfd: &mut SignalFd) {
+    while let Ok(Some(_)) = sfd.read_signal() {}
 }
 
-/// Something to do besides forwarding while waiting (the terminal copier).
+/// Something to do besides forwarding while waiting (the terminal relay).
 pub trait WaitHook {
-    /// Extra fds to poll.
-    fn fds(&self) -> Vec<BorrowedFd<'_>>;
-    /// Called when one of `fds()` is ready (index into it, and its revents).
-    fn ready(&mut self, index: usize, events: PollFlags);
-    /// Called for SIGWINCH before it is forwarded.
-    fn winch(&mut self) {}
+    /// Extra fds to poll and the events wanted on each; the answers come back
+    /// to [`WaitHook::ready`] in the same order.
+    fn poll_fds(&self) -> Vec<(BorrowedFd<'_>, PollFlags)>;
+    /// How long the wait may sleep at most (`None`: until something happens).
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
+    /// Called after every wake-up with the `revents` of each fd that
+    /// [`WaitHook::poll_fds`] returned (empty flags for the quiet ones, all
+    /// empty after a timeout).
+    fn ready(&mut self, revents: &[PollFlags]);
+    /// Called for every signal that arrives, before it is forwarded; returns
+    /// true when the hook consumed it (it is then not forwarded).
+    fn signal(&mut self, _signo: i32) -> bool {
+        false
+    }
     /// Called once the process has exited, to drain what is left.
     fn finish(&mut self) {}
 }
@@ -61,13 +75,14 @@ pub trait WaitHook {
 pub struct NoHook;
 
 impl WaitHook for NoHook {
-    fn fds(&self) -> Vec<BorrowedFd<'_>> {
+    fn poll_fds(&self) -> Vec<(BorrowedFd<'_>, PollFlags)> {
         Vec::new()
     }
-    fn ready(&mut self, _index: usize, _events: PollFlags) {}
+    fn ready(&mut self, _revents: &[PollFlags]) {}
 }
 
-/// Waits for `process`, forwarding signals read from `sfd` to it.
+/// Waits for `process`, forwarding signals read from `sfd` to it and letting
+/// `hook` do its work in between.
 pub fn wait_forwarding(
     process: &mut Process,
     sfd: &mut SignalFd,
@@ -78,45 +93,44 @@ pub fn wait_forwarding(
             hook.finish();
             return Ok(status);
         }
-        let (n_extra, revents) = {
+        let revents = {
             let pidfd = process
                 .pidfd()
-                .ok_or_else(|| "the process has no pidfd".to_string())?;
+                .ok_or_else(|| "wait for the container: the process has no pidfd".to_string())?;
             let mut fds = vec![
                 PollFd::new(pidfd, PollFlags::POLLIN),
                 PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
             ];
-            let extra = hook.fds();
-            for f in &extra {
-                fds.push(PollFd::new(*f, PollFlags::POLLIN));
+            for (fd, events) in hook.poll_fds() {
+                fds.push(PollFd::new(fd, events));
             }
-            match poll(&mut fds, PollTimeout::NONE) {
+            let timeout = match hook.timeout() {
+                // Round up so a short timeout does not become a busy loop.
+                // (at most 60 s, so the cast to u16 cannot truncate).
+                Some(d) => PollTimeout::from(d.as_millis().clamp(1, 60_000) as u16),
+                None => PollTimeout::NONE,
+            };
+            match poll(&mut fds, timeout) {
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(format!("wait for the container: poll: {e}")),
             }
-            let revents: Vec<PollFlags> = fds
-                .iter()
+            fds.iter()
                 .map(|f| f.revents().unwrap_or(PollFlags::empty()))
-                .collect();
-            (extra.len(), revents)
+                .collect::<Vec<_>>()
         };
-        for i in 0..n_extra {
-            let ev = revents[2 + i];
-            if !ev.is_empty() {
-                hook.ready(i, ev);
-            }
-        }
+        // Signals first: a resize that arrived together with keystrokes must
+        // reach the terminal before the program reads the keys.
         if revents[1].contains(PollFlags::POLLIN) {
             while let Ok(Some(info)) = sfd.read_signal() {
                 let sig = info.ssi_signo as i32;
-                if sig == libc::SIGWINCH {
-                    hook.winch();
+                if hook.signal(sig) {
+                    continue;
                 }
                 // The process may just have exited; that is fine.
                 let _ = process.signal(sig);
             }
         }
-        let _ = sfd.as_raw_fd();
+        hook.ready(&revents[2..]);
     }
 }

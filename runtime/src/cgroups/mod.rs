@@ -22,6 +22,7 @@
 //! | freezer | `cgroups-rs` writes; the wait for FROZEN/THAWED by hand (`freezer.rs`) |
 //! | statistics | `cgroups-rs` readers on v1, by hand for v2 and blkio (`stats.rs`) |
 //! | OOM notification | by hand (`oom.rs`): `cgroups-rs`' notifier thread cannot be stopped and is wrong on v2 |
+//! | undoing a refused live update | by hand (`rollback.rs`): `cgroups-rs` cannot undo a write |
 //!
 //! A typical life:
 //!
@@ -50,6 +51,7 @@ mod freezer;
 mod fsutil;
 mod mountinfo;
 mod oom;
+mod rollback;
 mod stats;
 mod v1;
 mod v2;
@@ -70,6 +72,7 @@ use serde::{Deserialize, Serialize};
 pub use error::CgroupError;
 pub use mountinfo::{detect_layout, CgroupMount, CgroupMounts, Layout, MOUNTINFO};
 pub use oom::{OomEvent, OomNotifier, OomWait};
+pub use rollback::ResourceSnapshot;
 pub use stats::{
     BlkioEntry, BlkioStats, CgroupStats, CpuStats, CpuUsage, MemoryStats, PidsStats, ThrottlingData,
 };
@@ -445,6 +448,23 @@ impl CgroupManager {
         }
     }
 
+    /// Reads the resource files a live update may change (limits, weights,
+    /// cpusets; not device rules or the freezer), to write them back later
+    /// with [`restore_resources`](Self::restore_resources).
+    pub fn snapshot_resources(&self) -> Result<ResourceSnapshot, CgroupError> {
+        self.must_exist()?;
+        let v2 = match (self.layout, &self.unified) {
+            (Layout::V2, Some(dir)) => Some(dir.as_path()),
+            _ => None,
+        };
+        ResourceSnapshot::read(|c| self.paths.get(c), v2)
+    }
+
+    /// Writes back every file of `snapshot` whose content changed since.
+    pub fn restore_resources(&self, snapshot: &ResourceSnapshot) -> Result<(), CgroupError> {
+        snapshot.restore()
+    }
+
     /// Moves the process `pid` (all its threads) into the cgroup, in every
     /// hierarchy.
     pub fn add_pid(&self, pid: i32) -> Result<(), CgroupError> {
@@ -550,6 +570,13 @@ impl CgroupManager {
     pub fn kill_all(&self) -> Result<(), CgroupError> {
         if !self.exists() {
             return Ok(());
+        }
+        // Nothing to kill (the usual case once a container's pid 1 has exited):
+        // skip the freeze/thaw round trip.
+        match self.pids() {
+            Ok(p) if p.is_empty() => return Ok(()),
+            Err(CgroupError::NotFound { .. }) => return Ok(()),
+            _ => {}
         }
         let start = Instant::now();
         let v2_kill_dir = self

@@ -442,29 +442,111 @@ impl Container {
         })
     }
 
-    /// Changes the cgroup resources of a running container (only the fields
-    /// that are set) and records them in the state.
+    /// Changes the cgroup resources of a running (or paused, or created)
+    /// container and records them in the state: the memory, cpu, cpuset,
+    /// blkio weight, pids and freezer fields of `resources` that are set;
+    /// the rest of the recorded resources stay as they are.
+    ///
+    /// All or nothing: the merged resources are validated first, and when
+    /// the kernel refuses a value halfway (e.g. a memory limit below what the
+    /// processes use) the files already written get their previous values
+    /// back and `state.json` is not touched.
+    ///
+    /// The cgroup's place (`name`, `parent`, `path`), the device rules,
+    /// `oom_kill_disable` and the blkio throttles are fixed at creation: a
+    /// different value there is refused ([`Error::Unsupported`]); the same
+    /// value (e.g. the whole recorded `cgroups` passed back) is fine.
     pub fn set(&self, resources: &Cgroups) -> Result<()> {
         let (dir, mut st) = self.open(true)?;
         let status = status_of(&dir, &st);
         if status == Status::Stopped {
             return Err(bad_status(&st, status, "update its resources"));
         }
+        if let Some(field) = fixed_field_changed(&st.config.cgroups, resources) {
+            return Err(Error::Unsupported(format!(
+                "cgroups.{field} cannot be changed on a running container (only resource limits can)"
+            )));
+        }
+        let mut live = Cgroups::default();
+        merge_resources(&mut live, resources);
         let mut merged = st.config.cgroups.clone();
         merge_resources(&mut merged, resources);
         if let Err(errs) = nsinit_configs::validate::validate_cgroups(&merged) {
             return Err(Error::InvalidConfig(errs));
         }
-        CgroupManager::from_paths(&st.cgroup_paths)?.apply(resources)?;
+        let cg = CgroupManager::from_paths(&st.cgroup_paths)?;
+        let before = cg.snapshot_resources()?;
+        if let Err(e) = cg.apply(&live) {
+            // The refused value is the error to report; a failed restore
+            // could only add noise to it.
+            let _ = cg.restore_resources(&before);
+            return Err(e.into());
+        }
         st.config.cgroups = merged;
-        dir.write(&st)
+        if let Err(e) = dir.write(&st) {
+            let _ = cg.restore_resources(&before);
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// A notifier that fires each time the container hits its memory limit.
     pub fn notify_oom(&self) -> Result<OomNotifier> {
-        let (_dir, st) = self.open(false)?;
+        let (dir, st) = self.open(false)?;
+        let status = status_of(&dir, &st);
+        if status == Status::Stopped {
+            return Err(bad_status(&st, status, "watch it for OOM"));
+        }
         Ok(CgroupManager::from_paths(&st.cgroup_paths)?.oom_notifier()?)
     }
+}
+
+/// The first field of `update` that [`Container::set`] cannot change and
+/// that differs from `current`.
+fn fixed_field_changed(current: &Cgroups, update: &Cgroups) -> Option<&'static str> {
+    let text = [
+        ("name", &update.name, &current.name),
+        ("parent", &update.parent, &current.parent),
+        ("path", &update.path, &current.path),
+    ];
+    if let Some((f, _, _)) = text.iter().find(|(_, u, c)| !u.is_empty() && u != c) {
+        return Some(f);
+    }
+    if !update.allowed_devices.is_empty() && update.allowed_devices != current.allowed_devices {
+        return Some("allowed_devices");
+    }
+    if update.allow_all_devices && !current.allow_all_devices {
+        return Some("allow_all_devices");
+    }
+    if update.oom_kill_disable && !current.oom_kill_disable {
+        return Some("oom_kill_disable");
+    }
+    let throttles = [
+        (
+            "blkio_throttle_read_bps_device",
+            &update.blkio_throttle_read_bps_device,
+            &current.blkio_throttle_read_bps_device,
+        ),
+        (
+            "blkio_throttle_write_bps_device",
+            &update.blkio_throttle_write_bps_device,
+            &current.blkio_throttle_write_bps_device,
+        ),
+        (
+            "blkio_throttle_read_iops_device",
+            &update.blkio_throttle_read_iops_device,
+            &current.blkio_throttle_read_iops_device,
+        ),
+        (
+            "blkio_throttle_write_iops_device",
+            &update.blkio_throttle_write_iops_device,
+            &current.blkio_throttle_write_iops_device,
+        ),
+    ];
+    throttles
+        .iter()
+        .find(|(_, u, c)| !u.is_empty() && u != c)
+        .map(|(f, _, _)| *f)
 }
 
 fn bad_status(st: &State, status: Status, operation: &'static str) -> Error {

@@ -25,9 +25,10 @@ pub fn run(req: &InitRequest, chan: &mut SyncChannel) -> SysResult<Infallible> {
         become_terminal_owner()?;
     }
     apply_labels(&req.process.apparmor_profile, &req.process.process_label)?;
+    let seccomp = crate::seccomp::stage(req.config.seccomp.as_ref(), &req.process)?;
     let prepared = finalize::prepare(&req.process)?;
     chan.send(&Message::Ready)?;
     super::wait_start(chan)?;
-    crate::seccomp::install(req.config.seccomp.as_ref())?;
+    seccomp.load()?;
     finalize::exec(&prepared, &req.process)
 }

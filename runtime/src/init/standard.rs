@@ -47,6 +47,10 @@ pub fn run(req: &InitRequest, chan: &mut SyncChannel) -> SysResult<Infallible> {
     };
     if req.process.terminal {
         become_terminal_owner()?;
+    } else {
+        // Session leader in any case (as runc's init): CRIU refuses to dump a
+        // pid namespace whose init belongs to a session outside of it.
+        nix::unistd::setsid().ctx("create a session", "setsid")?;
     }
 
     let new_netns = cfg
@@ -112,6 +116,7 @@ pub fn run(req: &InitRequest, chan: &mut SyncChannel) -> SysResult<Infallible> {
     }
     apply_labels(&req.process.apparmor_profile, &req.process.process_label)?;
 
+    let seccomp = crate::seccomp::stage(cfg.seccomp.as_ref(), &req.process)?;
     let prepared = finalize::prepare(&req.process)?;
     chan.send(&Message::Ready)?;
     match fifo {
@@ -127,7 +132,7 @@ pub fn run(req: &InitRequest, chan: &mut SyncChannel) -> SysResult<Infallible> {
         &cfg.hooks.start_container,
         &req.hook_state,
     )?;
-    crate::seccomp::install(cfg.seccomp.as_ref())?;
+    seccomp.load()?;
     finalize::exec(&prepared, &req.process)
 }
 

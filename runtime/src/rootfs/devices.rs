@@ -4,7 +4,6 @@
 //! kernel refuses device nodes, so the host's nodes are bound onto empty files.
 
 use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::sys::stat::{Mode, SFlag};
@@ -13,7 +12,6 @@ use pathrs::Root;
 
 use super::bind::{bind, Target};
 use super::mounts::ensure_file;
-use super::pathrs_err;
 use crate::error::{Context, SysError, SysResult};
 
 /// Creates every configured device node inside `root`.
@@ -48,9 +46,7 @@ fn mknod_device(root: &Root, d: &Device) -> SysResult<()> {
         (Some(p), Some(n)) => (p, n),
         _ => return Err(SysError::msg(step, "device path has no file name")),
     };
-    let dir = root
-        .mkdir_all(parent, &std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| pathrs_err(&step, parent, e))?;
+    let dir = super::resolve::dir_all(root, &step, parent, 0o755)?;
     let kind = match d.kind {
         DeviceType::Char => SFlag::S_IFCHR,
         DeviceType::Block => SFlag::S_IFBLK,
@@ -64,11 +60,8 @@ fn mknod_device(root: &Root, d: &Device) -> SysResult<()> {
     };
     let mode = Mode::from_bits_truncate(if d.file_mode == 0 { 0o666 } else { d.file_mode });
     let dev = nix::sys::stat::makedev(d.major.max(0) as u64, d.minor.max(0) as u64);
-    // Reopen the O_PATH directory handle as a real directory for the *at calls.
-    let dirf = dir
-        .reopen(pathrs::flags::OpenFlags::O_RDONLY | pathrs::flags::OpenFlags::O_DIRECTORY)
-        .map_err(|e| pathrs_err(&step, parent, e))?;
-    let dfd = dirf.as_raw_fd();
+    // An O_PATH directory fd serves as the dirfd of the *at calls.
+    let dfd = dir.as_fd().as_raw_fd();
     match nix::sys::stat::mknodat(Some(dfd), name, kind, mode, dev) {
         Ok(()) => {}
         Err(nix::errno::Errno::EEXIST) => {
@@ -111,15 +104,8 @@ pub fn create_links(root: &Root) -> SysResult<()> {
     for (link, target) in links {
         let step = format!("create link {link}");
         let path = Path::new(link);
-        if link == "/dev/ptmx" {
-            // Replace whatever the image or a device entry put there.
-            let _ = root.remove_file(path);
-        }
-        match root.create(path, &pathrs::InodeType::Symlink(PathBuf::from(target))) {
-            Ok(()) => {}
-            Err(e) if e.kind() == pathrs::error::ErrorKind::OsError(Some(libc::EEXIST)) => {}
-            Err(e) => return Err(pathrs_err(&step, path, e)),
-        }
+        // Replace whatever the image or a device entry put at /dev/ptmx.
+        super::resolve::symlink(root, &step, path, target, link == "/dev/ptmx")?;
     }
     Ok(())
 }
@@ -129,7 +115,31 @@ pub fn bind_console(root: &Root, console_fd: i32) -> SysResult<()> {
     let step = "set up /dev/console";
     let dest = Path::new("/dev/console");
     let handle = ensure_file(root, dest, step)?;
-    // Binding the magic link binds the terminal the fd refers to.
-    let src = PathBuf::from(format!("/proc/self/fd/{console_fd}"));
+    // Binding the magic link binds the terminal the fd refers to. The parent
+    // opened the slave in its own mount namespace, and the kernel refuses to
+    // bind from a mount outside ours (EINVAL): open the same terminal again by
+    // its path, which here (before the pivot) resolves in our copy of the
+    // parent's mounts, and bind that one. The fd itself is the fallback (e.g.
+    // a mount namespace joined by path).
+    let here = reopen_here(console_fd);
+    let fd = here.as_ref().map_or(console_fd, |f| f.as_raw_fd());
+    let src = PathBuf::from(format!("/proc/self/fd/{fd}"));
     bind(step, &src, Target::Fd(handle.as_fd()), 0)
+}
+
+/// Opens the file on `fd` again by its path in our mount namespace, if that
+/// path still names the same file.
+fn reopen_here(fd: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let path = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(&path)
+        .ok()?;
+    let ours = std::fs::metadata(format!("/proc/self/fd/{fd}")).ok()?;
+    let found = f.metadata().ok()?;
+    (ours.dev() == found.dev() && ours.ino() == found.ino() && ours.rdev() == found.rdev())
+        .then(|| f.into())
 }

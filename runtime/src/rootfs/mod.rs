@@ -19,6 +19,7 @@ pub mod devices;
 pub mod mounts;
 pub mod paths;
 pub mod pivot;
+pub mod resolve;
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd};

@@ -5,11 +5,9 @@
 //! mount then targets the resolved fd through `/proc/self/fd/N`.
 
 use std::os::fd::AsFd;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use nsinit_configs::Mount;
-use pathrs::flags::OpenFlags;
 use pathrs::Root;
 
 use super::bind::{bind, Target};
@@ -48,9 +46,7 @@ pub fn mount_one(root: &Root, m: &Mount, ctx: &MountContext<'_>) -> SysResult<()
         _ => {}
     }
     let dest = Path::new(&m.destination);
-    let handle = root
-        .mkdir_all(dest, &std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| pathrs_err(&step, dest, e))?;
+    let handle = super::resolve::dir_all(root, &step, dest, 0o755)?;
     let target = fd_path(handle.as_fd());
     let data = (!m.data.is_empty()).then_some(m.data.as_str());
     let source = if m.source.is_empty() {
@@ -97,8 +93,7 @@ fn mount_bind(root: &Root, m: &Mount, step: &str) -> SysResult<()> {
     let meta = std::fs::metadata(src).map_err(|e| SysError::io(step, "stat", &e).with_path(src))?;
     let dest = Path::new(&m.destination);
     let handle = if meta.is_dir() {
-        root.mkdir_all(dest, &std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| pathrs_err(step, dest, e))?
+        super::resolve::dir_all(root, step, dest, 0o755)?
     } else {
         ensure_file(root, dest, step)?
     };
@@ -113,24 +108,7 @@ fn mount_bind(root: &Root, m: &Mount, step: &str) -> SysResult<()> {
 
 /// Creates (if needed) and resolves a file inside the root to mount onto.
 pub fn ensure_file(root: &Root, dest: &Path, step: &str) -> SysResult<pathrs::Handle> {
-    if let Some(parent) = dest.parent() {
-        root.mkdir_all(parent, &std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| pathrs_err(step, parent, e))?;
-    }
-    match root.resolve(dest) {
-        Ok(h) => Ok(h),
-        Err(_) => {
-            let f = root
-                .create_file(
-                    dest,
-                    OpenFlags::O_CREAT | OpenFlags::O_CLOEXEC | OpenFlags::O_RDONLY,
-                    &std::fs::Permissions::from_mode(0o644),
-                )
-                .map_err(|e| pathrs_err(step, dest, e))?;
-            drop(f);
-            root.resolve(dest).map_err(|e| pathrs_err(step, dest, e))
-        }
-    }
+    super::resolve::file(root, step, dest)
 }
 
 /// `/sys/fs/cgroup`: on a v1 or hybrid host a tmpfs holding one directory per
@@ -140,9 +118,7 @@ pub fn ensure_file(root: &Root, dest: &Path, step: &str) -> SysResult<pathrs::Ha
 fn mount_cgroups(root: &Root, m: &Mount, ctx: &MountContext<'_>) -> SysResult<()> {
     let step = format!("mount {}", m.destination);
     let dest = Path::new(&m.destination);
-    let handle = root
-        .mkdir_all(dest, &std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| pathrs_err(&step, dest, e))?;
+    let handle = super::resolve::dir_all(root, &step, dest, 0o755)?;
     let target = fd_path(handle.as_fd());
     let ro = m.flags.0 & MS_RDONLY;
     let base_flags = m.flags.0 & !(MS_RDONLY | BIND_ONLY | MS_REMOUNT);
@@ -190,9 +166,7 @@ fn mount_cgroups(root: &Root, m: &Mount, ctx: &MountContext<'_>) -> SysResult<()
             None => continue,
         };
         let sub = dest.join(&dir_name);
-        let sub_handle = root
-            .mkdir_all(&sub, &std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| pathrs_err(&step, &sub, e))?;
+        let sub_handle = super::resolve::dir_all(root, &step, &sub, 0o755)?;
         let sub_target = fd_path(sub_handle.as_fd());
         if ctx.cgroupns {
             let (fstype, data) = if name == "unified" {
@@ -220,7 +194,7 @@ fn mount_cgroups(root: &Root, m: &Mount, ctx: &MountContext<'_>) -> SysResult<()
         if dir_name.contains(',') {
             for part in dir_name.split(',') {
                 let link = dest.join(part);
-                let _ = root.create(&link, &pathrs::InodeType::Symlink(PathBuf::from(&dir_name)));
+                super::resolve::symlink(root, &step, &link, &dir_name, false)?;
             }
         }
     }
