@@ -87,8 +87,11 @@ impl Drop for Undo<'_> {
     }
 }
 
+/// The fd a stdio stream comes from. Handed-over fds move into `keep` and are
+/// closed once the child has its copy: the caller must not hold a pipe's write
+/// end open behind the container's back.
 fn stdio_fd(s: &mut Stdio, n: RawFd, keep: &mut Vec<OwnedFd>) -> Result<RawFd> {
-    Ok(match s {
+    Ok(match std::mem::take(s) {
         Stdio::Inherit => n,
         Stdio::Null => {
             let f = dev_null()?;
@@ -96,7 +99,11 @@ fn stdio_fd(s: &mut Stdio, n: RawFd, keep: &mut Vec<OwnedFd>) -> Result<RawFd> {
             keep.push(f);
             raw
         }
-        Stdio::Fd(f) => f.as_raw_fd(),
+        Stdio::Fd(f) => {
+            let raw = f.as_raw_fd();
+            keep.push(f);
+            raw
+        }
     })
 }
 
@@ -152,11 +159,12 @@ pub(crate) fn launch(spec: LaunchSpec<'_>, process: &mut Process) -> Result<Laun
         }
     }
     let mut next = 3;
-    for f in &process.extra_fds {
+    for f in std::mem::take(&mut process.extra_fds) {
         fds.push(FdMap {
             source: f.as_raw_fd(),
             target: next,
         });
+        keep.push(f);
         next += 1;
     }
     let preserved = next - 3;

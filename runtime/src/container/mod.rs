@@ -5,6 +5,7 @@
 //! the container's lock, so handles in different threads and different
 //! processes (other `nsinit` invocations) always see the same container.
 
+mod checkpoint;
 pub mod launch;
 pub mod state;
 
@@ -574,22 +575,14 @@ fn status_of(dir: &StateDir, st: &State) -> Status {
     }
 }
 
-/// Waits (bounded) until the init is gone.
+/// Waits (bounded) until the init has exited. It is not reaped here: the
+/// `Process` that started it (if any) still collects its exit status.
 fn wait_gone(pid: i32, start: u64) {
     for _ in 0..1000 {
         if !is_alive(pid, start) {
-            // Reap it if it is our child; harmless otherwise.
-            let mut status = 0;
-            // SAFETY: waitpid with WNOHANG and a valid status pointer.
-            unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
             return;
         }
-        let mut status = 0;
-        // SAFETY: as above.
-        if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
 

@@ -1,0 +1,154 @@
+//! The management commands: create, start, state, list, ps, kill, delete;
+//! `nsinit config` piped into `--validate`; an OCI bundle run directly.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::{assert_ok, Env};
+
+fn json(o: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+#[test]
+fn create_start_list_ps_kill_delete() {
+    let env = Env::new("cli");
+    let cfg = env.write_config(&env.config());
+    let (ok, err) = env.create(&cfg, &["sleep", "30"]);
+    assert!(ok, "{err}");
+    let st = json(&env.cmd().args(["state", &env.id]).output().unwrap());
+    assert_eq!(st["status"], "created");
+    let pid = st["init_process_pid"].as_i64().unwrap();
+    assert!(pid > 0);
+
+    let list = json(&env.cmd().args(["list", "--json"]).output().unwrap());
+    assert_eq!(list[0]["id"], env.id.as_str());
+    assert_eq!(list[0]["status"], "created");
+    let table = assert_ok(&env.cmd().arg("list").output().unwrap());
+    assert!(
+        table.lines().nth(1).unwrap().starts_with(&env.id),
+        "{table}"
+    );
+
+    assert_ok(&env.cmd().args(["start", &env.id]).output().unwrap());
+    let st = json(&env.cmd().args(["state", &env.id]).output().unwrap());
+    assert_eq!(st["status"], "running");
+    // start twice: clear error.
+    let o = env.cmd().args(["start", &env.id]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is running"));
+
+    let ps = assert_ok(&env.cmd().args(["ps", &env.id]).output().unwrap());
+    assert!(ps.contains(&format!("{pid} sleep 30")), "{ps}");
+
+    // delete without --force refuses a running container.
+    let o = env.cmd().args(["delete", &env.id]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+
+    assert_ok(
+        &env.cmd()
+            .args(["kill", "-s", "KILL", &env.id])
+            .output()
+            .unwrap(),
+    );
+    let mut stopped = false;
+    for _ in 0..300 {
+        let st = json(&env.cmd().args(["state", &env.id]).output().unwrap());
+        if st["status"] == "stopped" {
+            stopped = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(stopped, "the container did not stop after SIGKILL");
+    let o = env
+        .cmd()
+        .args(["kill", "-s", "TERM", &env.id])
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "signalling a stopped container must fail"
+    );
+    assert_ok(&env.cmd().args(["delete", &env.id]).output().unwrap());
+    let o = env.cmd().args(["state", &env.id]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"));
+    env.assert_no_leftovers(&env.id);
+}
+
+#[test]
+fn config_output_validates_and_errors_are_listed() {
+    let env = Env::new("cfg");
+    let out = env.cmd().arg("config").output().unwrap();
+    let cfg = assert_ok(&out);
+    let mut v = env
+        .cmd()
+        .args(["config", "--validate", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(v.stdin.as_mut().unwrap(), cfg.as_bytes()).unwrap();
+    assert_ok(&v.wait_with_output().unwrap());
+    // Three distinct problems: three lines naming their paths.
+    let mut c: serde_json::Value = serde_json::from_str(&cfg).unwrap();
+    c["mounts"][2]["destination"] = "relative".into();
+    c["cgroups"]["memory"] = 12.into();
+    c["hostname"] = "bad_host!".into();
+    let f = env.work.join("bad.json");
+    std::fs::write(&f, c.to_string()).unwrap();
+    let o = env
+        .cmd()
+        .args(["config", "--validate"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("mounts[2].destination: ")),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("cgroups.memory: ")),
+        "{text}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("hostname: ")), "{text}");
+}
+
+#[test]
+fn an_oci_bundle_runs() {
+    let env = Env::with_copy("oci");
+    let bundle = env.work.join("bundle");
+    std::fs::create_dir(&bundle).unwrap();
+    std::fs::rename(&env.rootfs, bundle.join("rootfs")).unwrap();
+    // A spec of the shape `runc spec` writes (the fixture of the configs crate).
+    let spec = include_str!("../configs/tests/fixtures/runc-spec.json");
+    std::fs::write(bundle.join("config.json"), spec).unwrap();
+    let o = env
+        .cmd()
+        .args(["exec", "--id", &env.id, "--config"])
+        .arg(bundle.join("config.json"))
+        .args([
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo $$ $(hostname); grep CapEff /proc/self/status",
+        ])
+        .output()
+        .unwrap();
+    let out = assert_ok(&o);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("1 runc"));
+    // runc's default capability set: AUDIT_WRITE, KILL, NET_BIND_SERVICE.
+    assert_eq!(lines.next(), Some("CapEff:\t0000000020000420"));
+    env.assert_no_leftovers(&env.id);
+}
