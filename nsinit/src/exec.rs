@@ -160,7 +160,6 @@ fn supervise(
         None
     };
     start(process).map_err(|e| e.to_string())?;
-    debug(&format!("process {:?} started", process.pid()));
     let status = match &session {
         Some(s) => match process.take_console() {
             Some(master) => {

@@ -26,13 +26,23 @@
 //!   regular files do not block anyway).
 //! - **stdin EOF** (piped input, `--tty` without a terminal): a pty cannot be
 //!   half-closed, so the relay does what a user at a terminal does and types
-//!   the terminal's EOF character (`VEOF`, normally ^D). It waits until the
-//!   program has read what was sent before (the slave's input queue is empty,
-//!   seen through a second slave fd from `TIOCGPTPEER`), so the ^D is not
-//!   swallowed by a line editor switching modes, and sends it twice when the
-//!   last line was not terminated (the first ^D only ends the pending line).
-//!   Like one ^D typed at a terminal, this gives the reader one EOF; a
-//!   program that keeps reading after that waits for input that never comes.
+//!   the terminal's EOF character (`VEOF`, normally ^D), each time the
+//!   program has read everything sent before (the slave's input queue is
+//!   empty, seen through a second slave fd from `TIOCGPTPEER`):
+//!   - the first time twice when the last line was not terminated (the first
+//!     ^D only ends the pending line);
+//!   - while the terminal is in canonical mode, again whenever the previous
+//!     one was read, so every later read sees EOF as with a closed pipe
+//!     (`echo cat | nsinit exec -t ... sh`: `cat` gets EOF, then the shell);
+//!   - once the terminal is in non-canonical ("raw") mode, one last time and
+//!     then no more: ^D is a key there (an editor would take it for one; a
+//!     line editor such as the shell's takes it for EOF on an empty line).
+//!     This also covers a ^D that arrived in canonical mode while the shell
+//!     was running a command and was read after the shell's line editor had
+//!     switched to raw mode (the kernel then delivers it as a NUL byte).
+//!
+//!   Only one ^D is ever pending, so a program that does not read its input
+//!   is not flooded.
 //! - When the process has exited, the relay drains the master until it
 //!   reports EIO (nobody holds the slave any more). A process left behind
 //!   that still holds the slave (a background job of a joined shell) would
@@ -57,9 +67,11 @@ use crate::signals::WaitHook;
 const BUFFER_CAP: usize = 64 * 1024;
 /// Largest single read.
 const CHUNK: usize = 16 * 1024;
-/// How often the relay checks whether the program has read its input, while
-/// an EOF is owed.
-const EOF_POLL: Duration = Duration::from_millis(10);
+/// How often the relay checks whether the program has read its input while an
+/// EOF is owed: first after this long...
+const EOF_POLL_MIN: Duration = Duration::from_millis(5);
+/// ...then backing off to this, while the input stays unread.
+const EOF_POLL_MAX: Duration = Duration::from_millis(100);
 /// After the process exited: stop draining after this long without output...
 const DRAIN_QUIET: Duration = Duration::from_millis(100);
 /// ...or after this long in all, while something else still holds the slave.
@@ -289,15 +301,23 @@ impl Endpoint {
     }
 }
 
-/// Where stdin's EOF stands.
+/// Where stdin's EOF stands (see the module's documentation).
 #[derive(Debug)]
 enum Eof {
     /// stdin is still open.
     No,
-    /// stdin hit EOF; VEOF is sent once the program has read what came
-    /// before. The fd is a second slave of the pty (to see its input queue).
-    Owed(Option<OwnedFd>),
-    /// Sent (or pointless: the terminal is gone).
+    /// stdin hit EOF: an EOF character is sent each time the program has
+    /// read what came before.
+    Owed {
+        /// A second fd on the slave, to see its input queue (None when the
+        /// kernel cannot give one: then one EOF is sent at once).
+        peer: Option<OwnedFd>,
+        /// None have been sent yet.
+        first: bool,
+        /// The current interval between checks.
+        interval: Duration,
+    },
+    /// No more to send (or pointless: the terminal is gone).
     Done,
 }
 
@@ -404,7 +424,11 @@ impl Relay {
     fn input_ended(&mut self) {
         self.input = None;
         if matches!(self.eof, Eof::No) {
-            self.eof = Eof::Owed(open_peer(&self.master));
+            self.eof = Eof::Owed {
+                peer: open_peer(&self.master),
+                first: true,
+                interval: EOF_POLL_MIN,
+            };
         }
     }
 
@@ -491,9 +515,17 @@ impl Relay {
         written
     }
 
-    /// Sends the owed EOF once the program has read everything before it.
+    /// Sends an owed EOF character once the program has read everything
+    /// before it.
     fn send_eof_when_due(&mut self) {
-        let Eof::Owed(peer) = &self.eof else { return };
+        let Eof::Owed {
+            peer,
+            first,
+            interval,
+        } = &mut self.eof
+        else {
+            return;
+        };
         if !self.to_master.is_empty() {
             return;
         }
@@ -505,22 +537,33 @@ impl Relay {
             let mut fds = [PollFd::new(peer.as_fd(), PollFlags::POLLIN)];
             // Readable slave: the program has not read all its input yet.
             if matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0) {
+                *interval = (*interval * 2).min(EOF_POLL_MAX);
                 return;
             }
         }
-        let veof = termios::tcgetattr(self.master.as_fd())
-            .ok()
+        // tcgetattr on the master reads the slave's settings.
+        let slave = termios::tcgetattr(self.master.as_fd()).ok();
+        let veof = slave
+            .as_ref()
             .map(|t| t.control_chars[SpecialCharacterIndices::VEOF as usize])
             .filter(|&c| c != 0)
             .unwrap_or(DEFAULT_VEOF);
+        let canonical = slave
+            .as_ref()
+            .is_some_and(|t| t.local_flags.contains(termios::LocalFlags::ICANON));
         // The first EOF character only ends a pending (unterminated) line.
-        let line_open = !matches!(self.last_input, None | Some(b'\n' | b'\r'));
+        let line_open = *first && !matches!(self.last_input, None | Some(b'\n' | b'\r'));
         self.to_master.push(veof);
         if line_open {
             self.to_master.push(veof);
         }
-        // Dropping the peer slave lets the master report EIO at the end.
-        self.eof = Eof::Done;
+        *first = false;
+        *interval = EOF_POLL_MIN;
+        if peer.is_none() || !canonical {
+            // The last one (dropping the peer also lets the master report
+            // EIO at the end).
+            self.eof = Eof::Done;
+        }
         self.write_master();
     }
 
@@ -555,7 +598,10 @@ impl WaitHook for Relay {
     }
 
     fn timeout(&self) -> Option<Duration> {
-        matches!(self.eof, Eof::Owed(_)).then_some(EOF_POLL)
+        match &self.eof {
+            Eof::Owed { interval, .. } => Some(*interval),
+            _ => None,
+        }
     }
 
     fn ready(&mut self, revents: &[PollFlags]) {
@@ -631,6 +677,7 @@ impl WaitHook for Relay {
             // output alone is waited for as long as it takes (like any
             // program writing to a slow reader).
             let timeout = if read_master {
+                // DRAIN_QUIET is 100 ms: the cast cannot truncate.
                 PollTimeout::from(DRAIN_QUIET.as_millis() as u16)
             } else {
                 PollTimeout::NONE
@@ -658,9 +705,8 @@ impl WaitHook for Relay {
                 }
                 i = 1;
             }
-            if write_out && revents.get(i).is_some_and(|e| !e.is_empty()) {
-                self.write_output();
-            } else if self.output.as_ref().is_some_and(Endpoint::never_blocks) {
+            let out_ready = write_out && revents.get(i).is_some_and(|e| !e.is_empty());
+            if out_ready || self.output.as_ref().is_some_and(Endpoint::never_blocks) {
                 self.write_output();
             }
         }

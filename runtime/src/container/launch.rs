@@ -126,6 +126,24 @@ fn open_pty(size: Option<(u16, u16)>) -> Result<(OwnedFd, OwnedFd)> {
     Ok((pty.master, pty.slave))
 }
 
+/// With a new user namespace, gives the pty slave to the container's root
+/// (the host ids its uid and gid 0 map to): the init opens it again by path to
+/// bind it onto `/dev/console`, and as root of a user namespace it may only
+/// open it when it owns it.
+fn chown_pty_to_root(slave: &OwnedFd, config: &Config) -> Result<()> {
+    if !config.has_namespace(NamespaceType::User) || config.uid_mappings.is_empty() {
+        return Ok(());
+    }
+    let uid = crate::namespaces::host_id(&config.uid_mappings, 0);
+    let gid = crate::namespaces::host_id(&config.gid_mappings, 0);
+    nix::unistd::fchown(
+        slave.as_raw_fd(),
+        uid.map(nix::unistd::Uid::from_raw),
+        gid.map(nix::unistd::Gid::from_raw),
+    )
+    .map_err(|e| SysError::new("allocate terminal", "fchown", e as i32).into())
+}
+
 /// Starts the init of `spec` for `process`. On success the init waits for
 /// [`Message::Start`] on the returned channel (or the exec fifo).
 pub(crate) fn launch(spec: LaunchSpec<'_>, process: &mut Process) -> Result<Launched> {
@@ -137,6 +155,7 @@ pub(crate) fn launch(spec: LaunchSpec<'_>, process: &mut Process) -> Result<Laun
     let mut fds = Vec::new();
     if process.terminal {
         let (master, slave) = open_pty(process.terminal_size)?;
+        chown_pty_to_root(&slave, spec.config)?;
         for t in 0..3 {
             fds.push(FdMap {
                 source: slave.as_raw_fd(),
