@@ -436,6 +436,13 @@ fn shell_joining_a_running_container_through_a_terminal() {
     // The container's namespaces: its init is pid 1, its hostname.
     tmux.type_line(r#"echo "P:$(cat /proc/1/cmdline | tr '\0' ' ')$(hostname):P""#);
     assert_eq!(tagged(&tmux, "P"), "/bin/sleep 1000 nsinit-test");
+    // The terminal is one of the container's own ptys.
+    tmux.type_line(r#"echo "T:$(tty):T""#);
+    let tty = tagged(&tmux, "T");
+    assert!(
+        tty.starts_with("/dev/pts/"),
+        "tty inside the container: {tty}"
+    );
     // A terminal of the outer window's size, following a resize.
     tmux.type_line(r#"echo "S:$(stty size):S""#);
     assert_eq!(tagged(&tmux, "S"), "25 90");

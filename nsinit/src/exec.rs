@@ -49,6 +49,11 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> Result<i32, String> {
     };
     match existing {
         Some(c) => join(c, a),
+        None if !a.config.exists() => Err(format!(
+            "container {:?} does not exist, and there is no config to create it from ({}: not found)",
+            a.id,
+            a.config.display()
+        )),
         None => run_new(&factory, a),
     }
 }

@@ -27,6 +27,7 @@
 
 pub mod capabilities;
 pub mod cgroups;
+pub mod console;
 pub mod container;
 pub mod criu;
 pub mod error;

@@ -44,6 +44,8 @@ pub(crate) struct LaunchSpec<'a> {
     pub mount_ns: Option<OwnedFd>,
     pub exec_fifo: Option<PathBuf>,
     pub bundle: &'a str,
+    /// For a joining process: the container's init, whose devpts gets the pty.
+    pub join_pid: Option<i32>,
 }
 
 /// What a successful launch leaves behind.
@@ -107,43 +109,6 @@ fn stdio_fd(s: &mut Stdio, n: RawFd, keep: &mut Vec<OwnedFd>) -> Result<RawFd> {
     })
 }
 
-/// Opens a pseudo terminal; returns (master, slave).
-fn open_pty(size: Option<(u16, u16)>) -> Result<(OwnedFd, OwnedFd)> {
-    let ws = size.map(|(rows, cols)| nix::pty::Winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    });
-    let pty = nix::pty::openpty(ws.as_ref(), None)
-        .map_err(|e| SysError::new("allocate terminal", "openpty", e as i32))?;
-    for fd in [&pty.master, &pty.slave] {
-        let _ = nix::fcntl::fcntl(
-            fd.as_raw_fd(),
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-        );
-    }
-    Ok((pty.master, pty.slave))
-}
-
-/// With a new user namespace, gives the pty slave to the container's root
-/// (the host ids its uid and gid 0 map to): the init opens it again by path to
-/// bind it onto `/dev/console`, and as root of a user namespace it may only
-/// open it when it owns it.
-fn chown_pty_to_root(slave: &OwnedFd, config: &Config) -> Result<()> {
-    if !config.has_namespace(NamespaceType::User) || config.uid_mappings.is_empty() {
-        return Ok(());
-    }
-    let uid = crate::namespaces::host_id(&config.uid_mappings, 0);
-    let gid = crate::namespaces::host_id(&config.gid_mappings, 0);
-    nix::unistd::fchown(
-        slave.as_raw_fd(),
-        uid.map(nix::unistd::Uid::from_raw),
-        gid.map(nix::unistd::Gid::from_raw),
-    )
-    .map_err(|e| SysError::new("allocate terminal", "fchown", e as i32).into())
-}
-
 /// Starts the init of `spec` for `process`. On success the init waits for
 /// [`Message::Start`] on the returned channel (or the exec fifo).
 pub(crate) fn launch(spec: LaunchSpec<'_>, process: &mut Process) -> Result<Launched> {
@@ -154,8 +119,8 @@ pub(crate) fn launch(spec: LaunchSpec<'_>, process: &mut Process) -> Result<Laun
     let mut console = None;
     let mut fds = Vec::new();
     if process.terminal {
-        let (master, slave) = open_pty(process.terminal_size)?;
-        chown_pty_to_root(&slave, spec.config)?;
+        let (master, slave) =
+            crate::console::open(process.terminal_size, spec.join_pid, spec.config)?;
         for t in 0..3 {
             fds.push(FdMap {
                 source: slave.as_raw_fd(),

@@ -245,6 +245,7 @@ impl Container {
             mount_ns,
             exec_fifo: fifo.clone(),
             bundle: &st.bundle,
+            join_pid: None,
         };
         let mut launched = match launch(spec, process) {
             Ok(l) => l,
@@ -327,6 +328,7 @@ impl Container {
             mount_ns,
             exec_fifo: None,
             bundle: &st.bundle,
+            join_pid: Some(pid),
         };
         let mut launched = launch(spec, process)?;
         if let Err(e) = release(&mut launched.chan) {
