@@ -10,7 +10,7 @@
 #  1. the system's criu, when `criu check` passes with it: the fixed path
 #     becomes a symlink to it;
 #  2. otherwise a private install of a newer criu from the next Debian release
-#     (NSINIT_CRIU_SUITE, default trixie) that touches nothing of the system:
+#     (NSINIT_CRIU_SUITE, default forky) that touches nothing of the system:
 #     apt runs with its own state (a sources list naming that suite on the
 #     same mirror the machine already uses, an empty dpkg status file, its own
 #     lists and cache dirs), downloads criu and its whole dependency closure
@@ -27,6 +27,12 @@
 # hybrid cgroups), worth knowing when debugging checkpoint/restore:
 #  - bookworm's criu 3.17 fails `criu check` ("vdso: Failed to fill self vdso
 #    symtable" / "Unexpected rt vDSO area bounds"); trixie's 4.1.1 passes.
+#  - 4.1.1 still cannot dump any process with an inet (TCP/UDP) socket on
+#    kernels 6.16+: "sockets: Can't get 1:16 opt: Operation not supported"
+#    (the kernel refuses getsockopt SO_PASSCRED/SO_PASSSEC on inet sockets
+#    since 6.16; CRIU 4.2 asks only unix and netlink sockets). So on such a
+#    kernel 4.2 is required (criu_min_version) and taken from forky (Debian
+#    testing, 4.2.1), whose private install passes the same self-test.
 #  - DT_RPATH, not DT_RUNPATH, is deliberate: RPATH of the executable applies
 #    to the whole dependency chain and wins over LD_LIBRARY_PATH, so no
 #    environment variable is needed and none leaks into the programs criu
@@ -39,8 +45,9 @@
 #    matching *-restore (network locking with the default
 #    --network-lock iptables), and tar for tmpfs mounts. `--network-lock
 #    nftables` works too (libnftables is linked in from the prefix). Plugins
-#    are looked up in /usr/lib/criu; trixie's criu package ships none, and
-#    the system dir only holds 3.17's scripts/, so nothing stale is loaded.
+#    are looked up in /usr/lib/criu; the criu package (trixie's, forky's)
+#    ships none, and the system dir only holds 3.17's scripts/, so nothing
+#    stale is loaded.
 #  - Root here lacks CAP_SYS_RESOURCE, so every run logs
 #    "Error (criu/util.c:...): rlimit: Can't setup RLIMIT_NOFILE for self:
 #    Operation not permitted". It is harmless (criu goes on and succeeds);
@@ -86,8 +93,29 @@ need_root
 base=$(nsinit_cache_dir)/criu
 target=$base/criu
 prefix=$base/prefix
-suite=${NSINIT_CRIU_SUITE:-trixie}
-min_major=4
+suite=${NSINIT_CRIU_SUITE:-forky}
+
+# criu_min_version: the CRIU the running kernel needs (see above).
+criu_min_version() {
+	local k major minor
+	k=$(uname -r)
+	major=${k%%.*}
+	minor=${k#*.}
+	minor=${minor%%[!0-9]*}
+	if [ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "${minor:-0}" -ge 16 ]; }; then
+		echo 4.2
+	elif [ "$major" -eq 6 ] && [ "${minor:-0}" -ge 13 ]; then
+		echo 4.1
+	else
+		echo 4.0
+	fi
+}
+min_version=$(criu_min_version)
+
+# version_ge A B: version A >= version B.
+version_ge() {
+	[ -n "$1" ] && [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
+}
 
 # criu's helpers at run time come from the system; patchelf is needed for the
 # private install.
@@ -97,9 +125,9 @@ criu_version() {
 	"$1" --version 2>/dev/null | awk '/^Version:/ { print $2; exit }'
 }
 
-# criu_works PATH: `criu check` passes (quietly).
+# criu_works PATH: new enough for this kernel and `criu check` passes (quietly).
 criu_works() {
-	[ -x "$1" ] && "$1" check >/dev/null 2>&1
+	[ -x "$1" ] && version_ge "$(criu_version "$1")" "$min_version" && "$1" check >/dev/null 2>&1
 }
 
 # Dumps a setsid'd shell loop that bumps a counter, restores it detached,
@@ -222,7 +250,7 @@ if [ -n "$sys_criu" ]; then
 		mv -Tf "$target.new" "$target"
 		finish
 	fi
-	log "system criu $(criu_version "$sys_criu") fails 'criu check' on kernel $(uname -r):"
+	log "system criu $(criu_version "$sys_criu") is older than $min_version or fails 'criu check' on kernel $(uname -r):"
 	"$sys_criu" check 2>&1 | grep -m3 -E 'Error|error' | sed 's/^/    /' >&2 || true
 else
 	log "no system criu"
@@ -343,7 +371,7 @@ if ! "$target.new" check >&2; then
 	die "the private criu $(criu_version "$target.new") fails 'criu check' too"
 fi
 v=$(criu_version "$target.new")
-[ "${v%%.*}" -ge "$min_major" ] 2>/dev/null || die "private criu has version '$v', need >= $min_major"
+version_ge "$v" "$min_version" || die "private criu from $suite has version '$v', this kernel needs >= $min_version"
 # A fresh install is exercised once for real before it takes the fixed path.
 selftest_dump_restore "$target.new" || die "dump/restore self-test failed with the private criu $v"
 log "selftest passed"

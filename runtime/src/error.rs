@@ -201,6 +201,9 @@ pub enum Error {
         path: PathBuf,
         reason: String,
     },
+    /// Checkpoint or restore through CRIU failed.
+    #[error(transparent)]
+    Criu(#[from] crate::criu::CriuError),
     /// A feature the caller asked for is not available.
     #[error("{0}")]
     Unsupported(String),

@@ -1,1 +1,0 @@
-//! Checkpoint and restore through CRIU (being written).
