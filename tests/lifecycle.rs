@@ -83,12 +83,23 @@ fn namespaces_differ_from_the_host() {
         assert_ne!(host.to_string_lossy(), *ns, "{n} namespace is the host's");
     }
     // The cgroup namespace is rooted at the container's cgroup.
-    let (out, _, code) = env.sh(&c, "cat /proc/self/cgroup");
-    assert_eq!(code, 0);
+    let (out, err, code) = env.sh(
+        &c,
+        "cat /proc/self/cgroup; ls /sys/fs/cgroup; cat /sys/fs/cgroup/memory/cgroup.procs",
+    );
+    assert_eq!(code, 0, "{err}");
     assert!(
         out.lines()
             .any(|l| l.ends_with(":/") && l.contains("memory")),
         "{out}"
+    );
+    // /sys/fs/cgroup holds the container's own hierarchies, mounted fresh.
+    for h in ["memory", "pids", "systemd", "unified"] {
+        assert!(out.lines().any(|l| l == h), "{h} missing: {out}");
+    }
+    assert!(
+        out.lines().any(|l| l == "1"),
+        "pid 1 not in its memory cgroup: {out}"
     );
 }
 

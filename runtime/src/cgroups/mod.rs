@@ -237,6 +237,22 @@ pub struct CgroupManager {
     ctl: v1::Controllers,
     /// The v2 directory (pure v2, or the v2 part of a hybrid host).
     unified: Option<PathBuf>,
+    /// The hierarchies with their host mount points (known when the manager
+    /// was built from the mount table; empty when rebuilt from state.json).
+    hierarchies: Vec<HierarchyMount>,
+}
+
+/// One hierarchy of the container's cgroups, as the init needs it to build
+/// `/sys/fs/cgroup` inside the container without reading the mount table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HierarchyMount {
+    /// Controllers served (`["cpu", "cpuacct"]`, `["name=systemd"]`), or
+    /// `["unified"]` for the v2 tree.
+    pub keys: Vec<String>,
+    /// Where the host mounts the hierarchy, e.g. `/sys/fs/cgroup/memory`.
+    pub mount_point: PathBuf,
+    /// The container's cgroup directory in it.
+    pub dir: PathBuf,
 }
 
 impl CgroupManager {
@@ -265,7 +281,18 @@ impl CgroupManager {
         mounts: &CgroupMounts,
     ) -> Result<Self, CgroupError> {
         let path = cgroup_path(config, id)?;
-        Ok(Self::build(mounts.layout(), mounts.dirs(&path)))
+        let mut cg = Self::build(mounts.layout(), mounts.dirs(&path));
+        cg.hierarchies = mounts
+            .hierarchies()
+            .iter()
+            .chain(mounts.unified())
+            .map(|m| HierarchyMount {
+                keys: m.keys.clone(),
+                mount_point: m.mount_point.clone(),
+                dir: m.dir_of(&path),
+            })
+            .collect();
+        Ok(cg)
     }
 
     /// The manager of a cgroup whose directories were recorded before
@@ -338,12 +365,19 @@ impl CgroupManager {
             procs,
             ctl,
             unified,
+            hierarchies: Vec::new(),
         }
     }
 
     /// The directories, for `state.json`.
     pub fn paths(&self) -> &CgroupPaths {
         &self.paths
+    }
+
+    /// The hierarchies with their mount points (empty for a manager rebuilt
+    /// from state.json).
+    pub fn hierarchy_mounts(&self) -> &[HierarchyMount] {
+        &self.hierarchies
     }
 
     /// `(key, directory)` of every entry of [`paths`](Self::paths), sorted by

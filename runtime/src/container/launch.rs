@@ -240,7 +240,7 @@ pub(crate) fn launch(spec: LaunchSpec<'_>, process: &mut Process) -> Result<Laun
             preserved_fds: preserved,
             ..spec.process
         },
-        cgroups: spec.cgroups.hierarchy_dirs(),
+        cgroups: spec.cgroups.hierarchy_mounts().to_vec(),
         veths: veths.clone(),
         exec_fifo: spec.exec_fifo,
         mount_ns_fd,

@@ -78,7 +78,7 @@ pub struct InitRequest {
     /// The process to become.
     pub process: ProcessSpec,
     /// The container's cgroup directories by hierarchy (for `/sys/fs/cgroup`).
-    pub cgroups: Vec<(String, PathBuf)>,
+    pub cgroups: Vec<crate::cgroups::HierarchyMount>,
     /// Veth peers moved into the container, in the order of the veth networks.
     pub veths: Vec<HostVeth>,
     /// Create mode: block on this fifo (opened before the pivot) until started.

@@ -5,13 +5,14 @@
 //! mount then targets the resolved fd through `/proc/self/fd/N`.
 
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nsinit_configs::Mount;
 use pathrs::Root;
 
 use super::bind::{bind, Target};
 use super::{fd_path, mount, pathrs_err};
+use crate::cgroups::HierarchyMount;
 use crate::error::{SysError, SysResult};
 
 /// What the mounts need to know about the container.
@@ -24,8 +25,8 @@ pub struct MountContext<'a> {
     pub cgroupns: bool,
     /// The container has its own network namespace.
     pub netns: bool,
-    /// The container's cgroup directories on the host, by hierarchy name.
-    pub cgroups: &'a [(String, PathBuf)],
+    /// The container's cgroup hierarchies (host mount points and directories).
+    pub cgroups: &'a [HierarchyMount],
 }
 
 const MS_BIND: u64 = libc::MS_BIND as u64;
@@ -123,22 +124,28 @@ fn mount_cgroups(root: &Root, m: &Mount, ctx: &MountContext<'_>) -> SysResult<()
     let ro = m.flags.0 & MS_RDONLY;
     let base_flags = m.flags.0 & !(MS_RDONLY | BIND_ONLY | MS_REMOUNT);
 
-    let v2_only = ctx.cgroups.len() == 1 && ctx.cgroups[0].0 == "unified";
-    if v2_only {
-        let host = &ctx.cgroups[0].1;
-        if ctx.cgroupns {
-            mount(
-                &step,
-                Some("cgroup2"),
-                &target,
-                Some("cgroup2"),
-                base_flags | ro,
-                None,
-            )?;
-        } else {
-            bind(&step, host, Target::Fd(handle.as_fd()), base_flags | ro)?;
+    let is_v2 = |h: &HierarchyMount| h.keys.iter().any(|k| k == crate::cgroups::UNIFIED);
+    if let [only] = ctx.cgroups {
+        if is_v2(only) {
+            if ctx.cgroupns {
+                mount(
+                    &step,
+                    Some("cgroup2"),
+                    &target,
+                    Some("cgroup2"),
+                    base_flags | ro,
+                    None,
+                )?;
+            } else {
+                bind(
+                    &step,
+                    &only.dir,
+                    Target::Fd(handle.as_fd()),
+                    base_flags | ro,
+                )?;
+            }
+            return Ok(());
         }
-        return Ok(());
     }
 
     mount(
@@ -149,19 +156,10 @@ fn mount_cgroups(root: &Root, m: &Mount, ctx: &MountContext<'_>) -> SysResult<()
         base_flags,
         Some("mode=755"),
     )?;
-    // The directory names of the hierarchies, as on the host: a co-mounted
-    // hierarchy (cpu,cpuacct) is one directory named after its mount point.
-    let mut seen: Vec<PathBuf> = Vec::new();
-    for (name, host_dir) in ctx.cgroups {
-        let (mount_point, options) = match hierarchy_of(host_dir, name) {
-            Some(h) => h,
-            None => continue,
-        };
-        if seen.contains(&mount_point) {
-            continue;
-        }
-        seen.push(mount_point.clone());
-        let dir_name = match mount_point.file_name() {
+    // One directory per hierarchy, named after its mount point on the host: a
+    // co-mounted hierarchy (cpu,cpuacct) is one directory.
+    for h in ctx.cgroups {
+        let dir_name = match h.mount_point.file_name() {
             Some(n) => n.to_string_lossy().into_owned(),
             None => continue,
         };
@@ -169,10 +167,16 @@ fn mount_cgroups(root: &Root, m: &Mount, ctx: &MountContext<'_>) -> SysResult<()
         let sub_handle = super::resolve::dir_all(root, &step, &sub, 0o755)?;
         let sub_target = fd_path(sub_handle.as_fd());
         if ctx.cgroupns {
-            let (fstype, data) = if name == "unified" {
+            // A named hierarchy (name=systemd) has no controllers: "none".
+            let data = if h.keys.iter().all(|k| k.starts_with("name=")) {
+                format!("none,{}", h.keys.join(","))
+            } else {
+                h.keys.join(",")
+            };
+            let (fstype, data) = if is_v2(h) {
                 ("cgroup2", None)
             } else {
-                ("cgroup", Some(options.as_str()))
+                ("cgroup", Some(data.as_str()))
             };
             mount(
                 &step,
@@ -185,7 +189,7 @@ fn mount_cgroups(root: &Root, m: &Mount, ctx: &MountContext<'_>) -> SysResult<()
         } else {
             bind(
                 &step,
-                host_dir,
+                &h.dir,
                 Target::Fd(sub_handle.as_fd()),
                 base_flags | ro,
             )?;
@@ -212,39 +216,4 @@ fn mount_cgroups(root: &Root, m: &Mount, ctx: &MountContext<'_>) -> SysResult<()
         )?;
     }
     Ok(())
-}
-
-/// The host mount point and mount options (controllers) of the hierarchy that
-/// holds `dir`.
-fn hierarchy_of(dir: &Path, name: &str) -> Option<(PathBuf, String)> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let mut best: Option<(PathBuf, String)> = None;
-    for line in info.lines() {
-        let (pre, post) = line.split_once(" - ")?;
-        let mut post_it = post.split(' ');
-        let fstype = post_it.next()?;
-        if fstype != "cgroup" && fstype != "cgroup2" {
-            continue;
-        }
-        let _source = post_it.next();
-        let super_opts = post_it.next().unwrap_or("");
-        let mount_point = PathBuf::from(pre.split(' ').nth(4)?);
-        if !dir.starts_with(&mount_point) {
-            continue;
-        }
-        let controllers: Vec<&str> = super_opts
-            .split(',')
-            .filter(|o| *o != "rw" && *o != "ro" && !o.contains('='))
-            .collect();
-        let wanted = name == "unified" && fstype == "cgroup2"
-            || fstype == "cgroup" && controllers.contains(&name);
-        if wanted
-            && best
-                .as_ref()
-                .is_none_or(|(b, _)| mount_point.as_os_str().len() > b.as_os_str().len())
-        {
-            best = Some((mount_point, controllers.join(",")));
-        }
-    }
-    best
 }
