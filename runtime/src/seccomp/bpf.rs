@@ -41,12 +41,12 @@ impl Insn {
     /// Decodes the exported (native byte order) form of a program; `None` when
     /// the length is not a whole number of instructions.
     pub fn parse_program(bytes: &[u8]) -> Option<Vec<Insn>> {
-        if bytes.len() % INSN_SIZE != 0 {
+        let chunks = bytes.chunks_exact(INSN_SIZE);
+        if !chunks.remainder().is_empty() {
             return None;
         }
         Some(
-            bytes
-                .chunks_exact(INSN_SIZE)
+            chunks
                 .map(|c| Insn {
                     code: u16::from_ne_bytes([c[0], c[1]]),
                     jt: c[2],
@@ -55,6 +55,95 @@ impl Insn {
                 })
                 .collect(),
         )
+    }
+}
+
+/// Serde of a program as one string of hex digits, 16 per instruction
+/// (`code`, `jt`, `jf`, `k`): compact, and independent of byte order.
+///
+/// ```
+/// use nsinit_runtime::seccomp::bpf::{hex_program, Insn};
+/// let prog = vec![Insn { code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000 }];
+/// let mut out = Vec::new();
+/// hex_program::serialize(&prog, &mut serde_json::Serializer::new(&mut out)).unwrap();
+/// assert_eq!(out, b"\"000600007fff0000\"");
+/// ```
+pub mod hex_program {
+    use std::fmt::Write;
+
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    use super::Insn;
+
+    /// Writes the program as hex.
+    pub fn serialize<S: Serializer>(program: &[Insn], s: S) -> Result<S::Ok, S::Error> {
+        let mut out = String::with_capacity(program.len() * 16);
+        for i in program {
+            // Writing into a String cannot fail.
+            let _ = write!(out, "{:04x}{:02x}{:02x}{:08x}", i.code, i.jt, i.jf, i.k);
+        }
+        s.serialize_str(&out)
+    }
+
+    /// Reads a program written by [`serialize`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Insn>, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).ok_or_else(|| D::Error::custom("not a BPF program in hex"))
+    }
+
+    fn parse(text: &str) -> Option<Vec<Insn>> {
+        let bytes = text.as_bytes();
+        let chunks = bytes.chunks_exact(16);
+        if !chunks.remainder().is_empty() {
+            return None;
+        }
+        chunks
+            .map(|c| {
+                let field = |r: std::ops::Range<usize>| {
+                    std::str::from_utf8(&c[r])
+                        .ok()
+                        .filter(|f| f.bytes().all(|b| b.is_ascii_hexdigit()))
+                        .and_then(|f| u32::from_str_radix(f, 16).ok())
+                };
+                Some(Insn {
+                    code: u16::try_from(field(0..4)?).ok()?,
+                    jt: u8::try_from(field(4..6)?).ok()?,
+                    jf: u8::try_from(field(6..8)?).ok()?,
+                    k: field(8..16)?,
+                })
+            })
+            .collect()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn round_trip_and_garbage() {
+            let prog = vec![
+                Insn {
+                    code: 0x20,
+                    jt: 0,
+                    jf: 0,
+                    k: 4,
+                },
+                Insn {
+                    code: 0x15,
+                    jt: 255,
+                    jf: 7,
+                    k: 0xc000_003e,
+                },
+            ];
+            let mut out = Vec::new();
+            serialize(&prog, &mut serde_json::Serializer::new(&mut out)).unwrap();
+            let text: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(parse(&text), Some(prog));
+            assert_eq!(parse("0006"), None);
+            assert_eq!(parse("00060000+fff0000"), None);
+            assert_eq!(parse("0006000g7fff0000"), None);
+            assert_eq!(parse(""), Some(vec![]));
+        }
     }
 }
 
@@ -148,7 +237,8 @@ pub fn evaluate(program: &[Insn], data: &SeccompData) -> Option<u32> {
     let input = data.bytes();
     let word = |k: u32| -> Option<u32> {
         let k = usize::try_from(k).ok()?;
-        if k % 4 != 0 {
+        // Only aligned 32-bit words of seccomp_data may be loaded.
+        if k & 3 != 0 {
             return None;
         }
         let b = input.get(k..k.checked_add(4)?)?;

@@ -9,8 +9,11 @@
 //! `architectures`, one rule per system call name with its action, errno and
 //! argument conditions. libseccomp turns that into a classic BPF program,
 //! which the [`Filter`] keeps together with the `seccomp(2)` flags; loading is
-//! then a single system call that allocates nothing. The meaning follows the
-//! OCI runtime spec and runc:
+//! then a single system call that allocates nothing. Each architecture is
+//! compiled on its own and the programs are chained (twice as fast as one
+//! multi-architecture context; see `compile.rs`), and a [`Cache`] can keep
+//! compiled filters on disk for a process that compiles ahead of the init.
+//! The meaning follows the OCI runtime spec and runc:
 //!
 //! - `SCMP_ACT_ERRNO` / `SCMP_ACT_TRACE` without `errno_ret` use `EPERM`;
 //! - a rule whose action equals the default action is dropped (libseccomp
@@ -41,7 +44,9 @@
 //!   effective and permitted sets: the filter is compiled now and loaded by
 //!   [`Staged::load`] right before `execve`, so that as few of the runtime's own
 //!   system calls as possible run under it (with `no_new_privileges` the bit is
-//!   set just before loading);
+//!   set just before loading). After it the init still makes
+//!   `prctl(PR_SET_NO_NEW_PRIVS)` (again), `rt_sigaction`, `close_range` and
+//!   `execve`;
 //! - otherwise: compiled and loaded now, while the init still holds every
 //!   capability. The rest of the init (user and group switch, capabilities,
 //!   `startContainer` hooks, waiting for `start`, `execve`) then runs under the
@@ -84,18 +89,18 @@
 //! ```
 
 pub mod bpf;
+mod cache;
+mod compile;
 pub mod translate;
 
-use std::io::{Read, Seek, SeekFrom};
+pub use cache::Cache;
 
-use libseccomp::{ScmpFilterContext, ScmpSyscall};
 use nsinit_configs::{Capabilities, Seccomp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Context, SysError, SysResult};
 use crate::init::ProcessSpec;
 use bpf::{Insn, SeccompData};
-use translate::{Arch, Flag};
 
 const COMPILE: &str = "build seccomp filter";
 const LOAD: &str = "load seccomp filter";
@@ -105,6 +110,7 @@ const LOAD: &str = "load seccomp filter";
 /// in another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filter {
+    #[serde(with = "bpf::hex_program")]
     program: Vec<Insn>,
     flags: u64,
     skipped_syscalls: Vec<String>,
@@ -115,76 +121,27 @@ impl Filter {
     /// Compiles the config's filter. Errors name the entry at fault
     /// (`syscalls[3]`, `default_action`, ...) and why.
     pub fn compile(cfg: &Seccomp) -> SysResult<Filter> {
-        let default = translate::action(cfg.default_action, cfg.default_errno_ret)
-            .map_err(|r| SysError::msg(COMPILE, format!("default_action: {r}")))?;
-        let mut ctx = ScmpFilterContext::new(default)
-            .map_err(|e| SysError::msg(COMPILE, format!("seccomp_init: {e}")))?;
+        Filter::checked(compile::compile(cfg)?)
+    }
 
-        let mut skipped_arches = Vec::new();
-        for (i, name) in cfg.architectures.iter().enumerate() {
-            match translate::arch(name) {
-                None => {
-                    return Err(SysError::msg(
-                        COMPILE,
-                        format!("architectures[{i}]: unknown architecture {name:?}"),
-                    ))
-                }
-                Some(Arch::Native) => {}
-                Some(Arch::Other(a)) => {
-                    // An architecture this libseccomp cannot filter is left
-                    // out; its system calls meet the bad-arch action (kill).
-                    if ctx.add_arch(a).is_err() {
-                        skipped_arches.push(name.clone());
-                    }
-                }
-            }
-        }
-
-        let mut flags = 0u64;
-        for (i, name) in cfg.flags.iter().enumerate() {
-            match translate::flag(name) {
-                Some(Flag::Kernel(bit)) => flags |= bit,
-                Some(Flag::NoListener) => {}
-                None => {
-                    return Err(SysError::msg(
-                        COMPILE,
-                        format!("flags[{i}]: unknown seccomp filter flag {name:?}"),
-                    ))
-                }
-            }
-        }
-
-        let mut skipped_syscalls = Vec::new();
-        for (i, rule) in cfg.syscalls.iter().enumerate() {
-            let at = |what: &dyn std::fmt::Display| {
-                SysError::msg(COMPILE, format!("syscalls[{i}] {:?}: {what}", rule.names))
-            };
-            let action = translate::action(rule.action, rule.errno_ret).map_err(|r| at(&r))?;
-            let sets = translate::condition_sets(&rule.args).map_err(|r| at(&r))?;
-            if action == default {
-                continue;
-            }
-            for name in &rule.names {
-                let Ok(nr) = ScmpSyscall::from_name(name) else {
-                    skipped_syscalls.push(name.clone());
-                    continue;
-                };
-                for set in &sets {
-                    ctx.add_rule_conditional(action, nr, set).map_err(|e| {
-                        SysError::msg(COMPILE, format!("syscalls[{i}] {name:?}: {e}"))
-                    })?;
-                }
-            }
-        }
-
+    fn checked(c: compile::Compiled) -> SysResult<Filter> {
         let filter = Filter {
-            program: export(&ctx)?,
-            flags,
-            skipped_syscalls,
-            skipped_arches,
+            program: c.program,
+            flags: c.flags,
+            skipped_syscalls: c.skipped_syscalls,
+            skipped_arches: c.skipped_arches,
         };
-        filter.check_execve()?;
+        filter.validate()?;
         Ok(filter)
+    }
+
+    /// Checks a filter (compiled here or received from elsewhere) before it
+    /// is trusted: a length the kernel loads, and `execve` let through.
+    pub fn validate(&self) -> SysResult<()> {
+        if self.program.is_empty() || self.program.len() > bpf::MAX_INSNS {
+            return Err(too_long(self.program.len()));
+        }
+        self.check_execve()
     }
 
     /// The BPF program.
@@ -335,34 +292,6 @@ fn too_long(n: usize) -> SysError {
     )
 }
 
-/// The BPF program libseccomp generates for `ctx`.
-fn export(ctx: &ScmpFilterContext) -> SysResult<Vec<Insn>> {
-    let fd = nix::sys::memfd::memfd_create(
-        c"nsinit-seccomp",
-        nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC,
-    )
-    .ctx(COMPILE, "memfd_create")?;
-    ctx.export_bpf(&fd)
-        .map_err(|e| SysError::msg(COMPILE, format!("seccomp_export_bpf: {e}")))?;
-    let mut file = std::fs::File::from(fd);
-    file.seek(SeekFrom::Start(0)).ctx(COMPILE, "lseek")?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).ctx(COMPILE, "read")?;
-    let program = Insn::parse_program(&bytes).ok_or_else(|| {
-        SysError::msg(
-            COMPILE,
-            format!(
-                "libseccomp exported {} bytes, not whole instructions",
-                bytes.len()
-            ),
-        )
-    })?;
-    if program.is_empty() || program.len() > bpf::MAX_INSNS {
-        return Err(too_long(program.len()));
-    }
-    Ok(program)
-}
-
 /// Compiles and loads the filter, if any, into the calling thread now. It
 /// needs `no_new_privileges` or `CAP_SYS_ADMIN` already (it sets neither).
 /// The container's init uses [`stage`] instead, which picks the moment.
@@ -409,10 +338,17 @@ impl Staged {
 /// otherwise keeps it for [`Staged::load`]. Call it in the init before
 /// `finalize::prepare`.
 pub fn stage(filter: Option<&Seccomp>, process: &ProcessSpec) -> SysResult<Staged> {
-    let Some(cfg) = filter else {
+    stage_filter(filter.map(Filter::compile).transpose()?, process)
+}
+
+/// [`stage`] for a filter compiled beforehand (e.g. by the runtime's parent
+/// process, or taken from a [`Cache`]).
+pub fn stage_filter(filter: Option<Filter>, process: &ProcessSpec) -> SysResult<Staged> {
+    let Some(compiled) = filter else {
         return Ok(Staged::default());
     };
-    let compiled = Filter::compile(cfg)?;
+    // Cheap, and a filter from elsewhere has not been checked here yet.
+    compiled.validate()?;
     if loads_late(process) {
         Ok(Staged {
             pending: Some(compiled),

@@ -9,9 +9,9 @@ use nsinit_configs::{SeccompAction, SeccompArg, SeccompOp};
 /// config names none, as runc does.
 pub const DEFAULT_ERRNO: u32 = libc::EPERM as u32;
 
-/// The largest errno the kernel returns from a seccomp `ERRNO` action
-/// (`MAX_ERRNO`; larger values are clamped to it).
-pub const MAX_ERRNO: u32 = 4095;
+/// The largest errno of an `ERRNO` action: libseccomp takes values below the
+/// kernel's `MAX_ERRNO` (4095).
+pub const MAX_ERRNO: u32 = 4094;
 
 /// Number of arguments a system call has (conditions index 0..=5).
 pub const MAX_ARGS: u32 = 6;
@@ -257,12 +257,12 @@ mod tests {
             Ok(ScmpAction::Errno(0))
         );
         assert_eq!(
-            action(SeccompAction::Errno, Some(4095)),
-            Ok(ScmpAction::Errno(4095))
+            action(SeccompAction::Errno, Some(4094)),
+            Ok(ScmpAction::Errno(4094))
         );
         assert_eq!(
-            action(SeccompAction::Errno, Some(4096)),
-            Err(Refusal::Errno(4096))
+            action(SeccompAction::Errno, Some(4095)),
+            Err(Refusal::Errno(4095))
         );
         assert_eq!(
             action(SeccompAction::Trace, Some(65535)),
@@ -368,7 +368,7 @@ mod tests {
             .starts_with("SCMP_ACT_NOTIFY needs"));
         assert_eq!(
             Refusal::Errno(5000).to_string(),
-            "errno 5000 is out of range (0..=4095)"
+            "errno 5000 is out of range (0..=4094)"
         );
     }
 }
