@@ -6,7 +6,7 @@
 #   bench/checkpoint.sh [N]       N timed rounds per runtime (default 15)
 #
 # NSINIT_BENCH_NO_BUILD=1 skips the cargo build and uses
-# ${CARGO_TARGET_DIR:-target}/release/nsinit as it is. NSINIT_CRIU names the
+# ${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/nsinit as it is. NSINIT_CRIU names the
 # criu (default: what scripts/criu-setup.sh provides).
 #
 # The workload: a busybox shell loop in a container (pid, net, ipc, uts,
@@ -71,7 +71,7 @@ CRIU=$NSINIT_CRIU
 if ! command -v cargo >/dev/null && [ -x "${HOME:-/root}/.cargo/bin/cargo" ]; then
 	PATH=${HOME:-/root}/.cargo/bin:$PATH
 fi
-NSINIT=${CARGO_TARGET_DIR:-$repo/target}/release/nsinit
+NSINIT=${CARGO_TARGET_DIR:-$repo/target}/x86_64-unknown-linux-gnu/release/nsinit
 if [ -z "${NSINIT_BENCH_NO_BUILD:-}" ]; then
 	log "building nsinit (cargo build --release -p nsinit)"
 	(cd "$repo" && cargo build --release -p nsinit >&2) || die "cargo build failed"

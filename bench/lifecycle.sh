@@ -6,7 +6,7 @@
 #
 #   bench/lifecycle.sh [N]        N timed runs per runtime (default 50)
 #
-# NSINIT_BENCH_NO_BUILD=1 skips the cargo build and uses target/release/nsinit
+# NSINIT_BENCH_NO_BUILD=1 skips the cargo build and uses target/x86_64-unknown-linux-gnu/release/nsinit
 # as it is.
 #
 # Runtimes measured (each skipped with a note when not installed / not
@@ -14,12 +14,12 @@
 #   unshare  `unshare -fmpuin --mount-proc true`: the floor (namespaces only)
 #   runc     `runc run -b BUNDLE ID`
 #   crun     `crun run -b BUNDLE ID` (see the hybrid cgroup note below)
-#   nsinit   `target/release/nsinit exec --config BUNDLE/config.json --id ID true`
+#   nsinit   `target/x86_64-unknown-linux-gnu/release/nsinit exec --config BUNDLE/config.json --id ID true`
 #
 # The bundle is temporary: rootfs = a copy of scripts/rootfs.sh's busybox
 # rootfs, config.json = `runc spec` (or `crun spec`) with args ["/bin/true"],
 # terminal false, root not read-only. Every runtime gets its own state root
-# under the temp dir (--root), unique container ids, and after each run any
+# under a temp dir in /run (--root), unique container ids, and after each run any
 # container state left behind is deleted. Timings: wall time of each run
 # taken with bash's $EPOCHREALTIME (no fork around the measurement), after
 # 3 untimed warm-up runs; reported as median and p90 in ms. Peak RSS: the
@@ -192,7 +192,11 @@ ensure_pkgs time busybox-static
 TIME=/usr/bin/time
 
 TMP=$(mktemp -d /tmp/nsinit-bench.XXXXXX)
-export BUNDLE=$TMP/bundle STATE=$TMP/state RESULTS=$TMP/results
+# The runtimes' state roots live on tmpfs, as their defaults (/run/runc,
+# /run/crun, /run/nsinit) do: on a disk filesystem each run would mostly
+# measure the journal.
+STATE=$(mktemp -d /run/nsinit-bench-state.XXXXXX)
+export BUNDLE=$TMP/bundle STATE RESULTS=$TMP/results
 MADE_HUGETLB_DIR=
 HUGETLB_WAS_V2=
 export HUGETLB_WAS_V2 TIME WARMUP RSS_RUNS
@@ -208,7 +212,7 @@ cleanup() {
 			done
 		fi
 	done
-	rm -rf --one-file-system "$TMP"
+	rm -rf --one-file-system "$TMP" "$STATE"
 }
 trap cleanup EXIT
 mkdir -p "$BUNDLE" "$STATE"/{runc,crun,nsinit} "$RESULTS"
@@ -243,7 +247,7 @@ else
 fi
 
 # nsinit.
-NSINIT=$repo/target/release/nsinit
+NSINIT=$repo/target/x86_64-unknown-linux-gnu/release/nsinit
 nsinit_note=
 if ! command -v cargo >/dev/null && [ -x "${HOME:-/root}/.cargo/bin/cargo" ]; then
 	PATH=${HOME:-/root}/.cargo/bin:$PATH

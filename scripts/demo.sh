@@ -23,7 +23,7 @@ fi
 
 log "building nsinit (release)"
 cargo build --release -q -p nsinit
-nsinit=$root/target/release/nsinit
+nsinit=$root/target/x86_64-unknown-linux-gnu/release/nsinit
 rootfs=$("$root/scripts/rootfs.sh" | tail -n1)
 
 work=$(mktemp -d /tmp/nsinit-demo.XXXXXX)

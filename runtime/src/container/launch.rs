@@ -212,6 +212,12 @@ pub(crate) fn launch(spec: LaunchSpec<'_>, process: &mut Process) -> Result<Laun
         )?;
         chan.send_wake()?;
     }
+    // A new container's cgroups are made now, while the child executes the
+    // init (it waits for the bootstrap, so it cannot run outside them).
+    if spec.kind == InitKind::Standard {
+        spec.cgroups.create()?;
+        spec.cgroups.apply(&spec.config.cgroups)?;
+    }
     spec.cgroups.add_pid(pid)?;
 
     let mut veths = Vec::new();

@@ -188,20 +188,10 @@ impl Container {
         create: bool,
     ) -> Result<()> {
         let cfg = st.config.clone();
+        // Computed here, created by launch() while the child executes the init.
         let cg = CgroupManager::new(&cfg.cgroups, &st.id)?;
-        cg.create()?;
-        if let Err(e) = cg.apply(&cfg.cgroups) {
-            let _ = cg.destroy();
-            return Err(e.into());
-        }
         let fifo = if create {
-            match make_fifo(&dir, &cfg) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    let _ = cg.destroy();
-                    return Err(e);
-                }
-            }
+            Some(make_fifo(&dir, &cfg)?)
         } else {
             None
         };
@@ -217,7 +207,6 @@ impl Container {
                 Ok(fd) => joins.push((t, fd)),
                 Err(e) => {
                     cleanup_fifo(&fifo);
-                    let _ = cg.destroy();
                     return Err(e.into());
                 }
             }
@@ -225,7 +214,6 @@ impl Container {
         let mount_ns = match crate::namespaces::mount_ns_path(&cfg).map(|p| open_namespace(&p)) {
             Some(Err(e)) => {
                 cleanup_fifo(&fifo);
-                let _ = cg.destroy();
                 return Err(e.into());
             }
             Some(Ok(fd)) => Some(fd),
