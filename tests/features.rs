@@ -66,7 +66,13 @@ fn parent_death_signal_reaches_the_init() {
     // ... and the container's init gets SIGKILL from the kernel.
     wait_until("the init to die", || {
         let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap_or_default();
-        stat.is_empty() || stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z')
+        stat.is_empty()
+            || stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
     });
     assert_ok(&env.cmd().args(["delete", &env.id]).output().unwrap());
     env.assert_no_leftovers(&env.id);
@@ -82,10 +88,7 @@ fn hooks_run_at_their_points_with_the_state() {
         args: vec![
             "sh".into(),
             "-c".into(),
-            format!(
-                "read -r state; echo \"{name} $state\" >> {}",
-                log.display()
-            ),
+            format!("read -r state; echo \"{name} $state\" >> {}", log.display()),
         ],
         ..Default::default()
     };
@@ -100,13 +103,20 @@ fn hooks_run_at_their_points_with_the_state() {
         args: vec![
             "sh".into(),
             "-c".into(),
-            format!("echo createContainer $(readlink /proc/self/ns/mnt) >> {}", log.display()),
+            format!(
+                "echo createContainer $(readlink /proc/self/ns/mnt) >> {}",
+                log.display()
+            ),
         ],
         ..Default::default()
     });
     c.hooks.start_container.push(Hook {
         path: "/bin/sh".into(),
-        args: vec!["sh".into(), "-c".into(), "echo started > /tmp/start-hook".into()],
+        args: vec![
+            "sh".into(),
+            "-c".into(),
+            "echo started > /tmp/start-hook".into(),
+        ],
         ..Default::default()
     });
     let (out, err, code) = env.sh(&c, "cat /tmp/start-hook; echo $$");
@@ -116,12 +126,21 @@ fn hooks_run_at_their_points_with_the_state() {
     let kinds: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["prestart", "createRuntime", "createContainer", "poststart", "poststop"],
+        [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "poststart",
+            "poststop"
+        ],
         "{text}"
     );
     // createContainer ran in the container's mount namespace, not the host's.
     let host_mnt = std::fs::read_link("/proc/self/ns/mnt").unwrap();
-    let line = text.lines().find(|l| l.starts_with("createContainer")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("createContainer"))
+        .unwrap();
     assert!(line.contains("mnt:["), "{line}");
     assert!(!line.contains(&*host_mnt.to_string_lossy()), "{line}");
     // The hooks on the host got the OCI state with the id and the init's pid.
@@ -139,7 +158,11 @@ fn failing_prestart_hook_is_a_clear_error_and_nothing_is_left() {
     let mut c = env.config();
     c.hooks.prestart.push(Hook {
         path: "/bin/sh".into(),
-        args: vec!["sh".into(), "-c".into(), "echo no network for you >&2; exit 3".into()],
+        args: vec![
+            "sh".into(),
+            "-c".into(),
+            "echo no network for you >&2; exit 3".into(),
+        ],
         ..Default::default()
     });
     let (_, err, code) = env.sh(&c, "true");
@@ -168,7 +191,10 @@ fn read_only_bind_mount() {
         flags,
         ..Default::default()
     });
-    let (out, err, code) = env.sh(&c, "cat /data/hello; touch /data/x 2>&1; grep ' /data ' /proc/self/mountinfo");
+    let (out, err, code) = env.sh(
+        &c,
+        "cat /data/hello; touch /data/x 2>&1; grep ' /data ' /proc/self/mountinfo",
+    );
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "from the host");
@@ -198,11 +224,19 @@ fn veth_network_inside_the_container() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "inet 10.213.7.2/24", "{out}");
     assert_eq!(lines[1], "1400");
-    assert!(["up", "lowerlayerdown", "unknown"].contains(&lines[2]), "{out}");
-    assert!(lines[3].starts_with("default via 10.213.7.1 dev eth0"), "{out}");
+    assert!(
+        ["up", "lowerlayerdown", "unknown"].contains(&lines[2]),
+        "{out}"
+    );
+    assert!(
+        lines[3].starts_with("default via 10.213.7.1 dev eth0"),
+        "{out}"
+    );
     assert_eq!(lines[4], "1", "lo is not up: {out}");
     // The host end is gone with the container.
     wait_until("the host end to disappear", || {
-        !std::path::Path::new("/sys/class/net").join(&veth.host_interface_name).exists()
+        !std::path::Path::new("/sys/class/net")
+            .join(&veth.host_interface_name)
+            .exists()
     });
 }

@@ -133,12 +133,13 @@ impl Factory {
     }
 }
 
-/// Checks an id: 1..=1024 characters of `[A-Za-z0-9_.-]`, not `.` or `..`.
+/// Checks an id: 1..=1024 characters of `[A-Za-z0-9_.-]`, not starting with `.`.
 ///
 /// ```
 /// use nsinit_runtime::factory::validate_id;
 /// assert!(validate_id("web-1.prod_a").is_ok());
 /// assert!(validate_id("../etc").is_err());
+/// assert!(validate_id(".hidden").is_err());
 /// assert!(validate_id("").is_err());
 /// ```
 pub fn validate_id(id: &str) -> Result<()> {
@@ -154,8 +155,8 @@ pub fn validate_id(id: &str) -> Result<()> {
     if id.len() > 1024 {
         return bad("it is longer than 1024 characters");
     }
-    if id == "." || id == ".." {
-        return bad("it is a relative path component");
+    if id.starts_with('.') {
+        return bad("it starts with '.' (names of the runtime's own files under the root do)");
     }
     if !id
         .bytes()

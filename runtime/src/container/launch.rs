@@ -46,6 +46,8 @@ pub(crate) struct LaunchSpec<'a> {
     pub bundle: &'a str,
     /// For a joining process: the container's init, whose devpts gets the pty.
     pub join_pid: Option<i32>,
+    /// Directory of compiled seccomp filters.
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 /// What a successful launch leaves behind.
@@ -234,6 +236,15 @@ pub(crate) fn launch(spec: LaunchSpec<'_>, process: &mut Process) -> Result<Laun
         }
     }
 
+    // The seccomp filter is compiled here (or taken from the cache) while the
+    // child executes the init, instead of in the init on every start.
+    let seccomp = match &spec.config.seccomp {
+        Some(cfg) => Some(match &spec.seccomp_cache {
+            Some(dir) => crate::seccomp::Cache::new(dir).compile(cfg)?,
+            None => crate::seccomp::Filter::compile(cfg)?,
+        }),
+        None => None,
+    };
     let hook_state = HookState::new(spec.id, "creating", pid, spec.bundle).to_json();
     let parent_hooks = spec.kind == InitKind::Standard
         && !(spec.config.hooks.prestart.is_empty() && spec.config.hooks.create_runtime.is_empty());
@@ -254,6 +265,7 @@ pub(crate) fn launch(spec: LaunchSpec<'_>, process: &mut Process) -> Result<Laun
             && crate::namespaces::unshare_cgroupns(spec.config),
         parent_hooks,
         hook_state: hook_state.clone(),
+        seccomp,
     };
     if let Err(e) = chan.send(&Message::Bootstrap(Box::new(req))) {
         // The child may have died before reading: its own report is better.

@@ -26,6 +26,10 @@ use crate::spawn::open_namespace;
 use launch::{launch, release, InitCommand, LaunchSpec};
 use state::{is_alive, State, StateDir};
 
+/// The directory of compiled seccomp filters under the state root (a name no
+/// container id can take: ids do not start with a dot).
+pub const SECCOMP_CACHE: &str = ".seccomp-cache";
+
 /// Where a container is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -234,6 +238,7 @@ impl Container {
             exec_fifo: fifo.clone(),
             bundle: &st.bundle,
             join_pid: None,
+            seccomp_cache: Some(self.inner.root.join(SECCOMP_CACHE)),
         };
         let mut launched = match launch(spec, process) {
             Ok(l) => l,
@@ -317,6 +322,7 @@ impl Container {
             exec_fifo: None,
             bundle: &st.bundle,
             join_pid: Some(pid),
+            seccomp_cache: Some(self.inner.root.join(SECCOMP_CACHE)),
         };
         let mut launched = launch(spec, process)?;
         if let Err(e) = release(&mut launched.chan) {

@@ -91,6 +91,9 @@ pub struct InitRequest {
     pub parent_hooks: bool,
     /// OCI state JSON given to hooks the init runs itself.
     pub hook_state: String,
+    /// The config's seccomp filter, compiled by the parent.
+    #[serde(default)]
+    pub seccomp: Option<crate::seccomp::Filter>,
 }
 
 /// Blocks until the parent says start.

@@ -116,7 +116,7 @@ pub fn run(req: &InitRequest, chan: &mut SyncChannel) -> SysResult<Infallible> {
     }
     apply_labels(&req.process.apparmor_profile, &req.process.process_label)?;
 
-    let seccomp = crate::seccomp::stage(cfg.seccomp.as_ref(), &req.process)?;
+    let seccomp = crate::seccomp::stage_filter(req.seccomp.clone(), &req.process)?;
     let prepared = finalize::prepare(&req.process)?;
     chan.send(&Message::Ready)?;
     match fifo {
