@@ -3,36 +3,8 @@
 
 mod common;
 
-use common::{assert_ok, Env};
+use common::{assert_clear_error, assert_no_process_of, assert_ok, Env};
 use nsinit_configs::Mount;
-
-/// Asserts a failed run with exactly one `nsinit:` line containing `needle`.
-fn assert_clear_error(o: &std::process::Output, needle: &str) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "expected failure, got success: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one line, got:\n{err}");
-    assert!(lines[0].starts_with("nsinit: "), "{err}");
-    assert!(lines[0].contains(needle), "expected {needle:?} in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-/// No process of the test's rootfs runs any more.
-fn assert_no_process_of(env: &Env) {
-    let rootfs = env.rootfs.canonicalize().unwrap();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        if let Ok(root) = std::fs::read_link(format!("/proc/{pid}/root")) {
-            assert_ne!(
-                root, rootfs,
-                "process {pid} of the container is still running"
-            );
-        }
-    }
-}
 
 #[test]
 fn missing_rootfs() {

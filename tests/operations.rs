@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{assert_ok, Env};
+use common::{assert_clear_error, assert_ok, Env};
 use nsinit_configs::{Config, Network, NetworkType};
 use serde_json::Value;
 
@@ -165,21 +165,6 @@ fn cgroup_file(env: &Env, controller: &str, file: &str) -> String {
         .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
         .trim()
         .to_string()
-}
-
-/// Asserts a failed command: non-zero exit and a one-line `nsinit: ...`
-/// message on stderr containing `needle`. Returns the message.
-fn assert_fails(o: &Output, needle: &str) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(
-        !o.status.success(),
-        "expected a failure, got success; stdout: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
-    assert!(err.starts_with("nsinit: "), "{err:?}");
-    assert!(err.contains(needle), "{err:?} does not mention {needle:?}");
-    err
 }
 
 /// Parses a counter file written by a shell loop; `None` while it is being
@@ -339,7 +324,7 @@ fn pause_freezes_the_container_and_a_joined_process_and_unpause_resumes() {
         "a counter moved while paused"
     );
     // Pausing again is refused and changes nothing.
-    assert_fails(&nsinit(&env, &["pause", &env.id]), "is paused");
+    assert_clear_error(&nsinit(&env, &["pause", &env.id]), "is paused");
     assert_eq!(status(&env), "paused");
 
     assert_ok(&nsinit(&env, &["unpause", &env.id]));
@@ -350,7 +335,7 @@ fn pause_freezes_the_container_and_a_joined_process_and_unpause_resumes() {
         counter(&c1).is_some_and(|n| n > b1 + 3) && counter(&c2).is_some_and(|n| n > b2 + 3)
     });
     // Unpausing a running container is refused.
-    assert_fails(&nsinit(&env, &["unpause", &env.id]), "not paused");
+    assert_clear_error(&nsinit(&env, &["unpause", &env.id]), "not paused");
     assert_eq!(status(&env), "running");
 }
 
@@ -571,7 +556,7 @@ fn update_with_invalid_values_fails_and_changes_nothing() {
     for (flags, needle) in cases {
         let mut args = vec!["update", env.id.as_str()];
         args.extend_from_slice(flags);
-        assert_fails(&nsinit(&env, &args), needle);
+        assert_clear_error(&nsinit(&env, &args), needle);
         assert_eq!(resources_snapshot(&env), before, "after update {flags:?}");
     }
     // Not a size at all: refused by the argument parser.
@@ -579,7 +564,7 @@ fn update_with_invalid_values_fails_and_changes_nothing() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not a size"));
     // No flag at all.
-    assert_fails(&nsinit(&env, &["update", &env.id]), "nothing to update");
+    assert_clear_error(&nsinit(&env, &["update", &env.id]), "nothing to update");
     assert_eq!(resources_snapshot(&env), before);
     assert_eq!(status(&env), "running");
 }
@@ -623,7 +608,7 @@ fn update_refused_halfway_by_the_kernel_is_rolled_back() {
             "30",
         ],
     );
-    assert_fails(&o, "memory.limit_in_bytes");
+    assert_clear_error(&o, "memory.limit_in_bytes");
     assert_eq!(cgroup_file(&env, "cpuset", "cpuset.cpus"), cpus_before);
     assert_eq!(resources_snapshot(&env), before);
     assert_eq!(status(&env), "running");
@@ -761,12 +746,12 @@ fn operations_on_an_unknown_id_fail_clearly() {
         .current_dir(&env.work)
         .output()
         .unwrap();
-    assert_fails(&o, "container.json");
+    assert_clear_error(&o, "container.json");
     assert!(!env.root.join(&id).exists(), "exec left a state dir behind");
     for cmd in ["pause", "unpause", "stats", "oom", "events"] {
-        assert_fails(&nsinit(&env, &[cmd, &id]), "does not exist");
+        assert_clear_error(&nsinit(&env, &[cmd, &id]), "does not exist");
     }
-    assert_fails(
+    assert_clear_error(
         &nsinit(&env, &["update", &id, "--memory", "64m"]),
         "does not exist",
     );
@@ -782,15 +767,15 @@ fn operations_on_a_stopped_container_fail_and_change_nothing() {
     let state_file = env.root.join(&env.id).join("state.json");
     let before = std::fs::read(&state_file).unwrap();
 
-    assert_fails(&nsinit(&env, &["pause", &env.id]), "is stopped");
+    assert_clear_error(&nsinit(&env, &["pause", &env.id]), "is stopped");
     assert_eq!(status(&env), "stopped");
     assert_eq!(cgroup_file(&env, "freezer", "freezer.state"), "THAWED");
-    assert_fails(&nsinit(&env, &["unpause", &env.id]), "is stopped");
-    assert_fails(&nsinit(&env, &["stats", &env.id]), "is stopped");
-    assert_fails(&nsinit(&env, &["oom", &env.id]), "is stopped");
-    assert_fails(&nsinit(&env, &["events", &env.id]), "is stopped");
+    assert_clear_error(&nsinit(&env, &["unpause", &env.id]), "is stopped");
+    assert_clear_error(&nsinit(&env, &["stats", &env.id]), "is stopped");
+    assert_clear_error(&nsinit(&env, &["oom", &env.id]), "is stopped");
+    assert_clear_error(&nsinit(&env, &["events", &env.id]), "is stopped");
     let limit = cgroup_file(&env, "memory", "memory.limit_in_bytes");
-    assert_fails(
+    assert_clear_error(
         &nsinit(&env, &["update", &env.id, "--memory", "64m"]),
         "is stopped",
     );
@@ -800,7 +785,7 @@ fn operations_on_a_stopped_container_fail_and_change_nothing() {
         .args(["exec", "--id", &env.id, "--", "/bin/true"])
         .output()
         .unwrap();
-    assert_fails(&o, "is stopped");
+    assert_clear_error(&o, "is stopped");
 
     assert_eq!(std::fs::read(&state_file).unwrap(), before);
     assert_eq!(status(&env), "stopped");

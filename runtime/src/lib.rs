@@ -34,6 +34,7 @@ pub mod error;
 pub mod factory;
 pub mod hooks;
 pub mod init;
+pub mod mountinfo;
 pub mod namespaces;
 pub mod network;
 pub mod process;

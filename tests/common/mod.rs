@@ -221,3 +221,29 @@ pub fn assert_ok(o: &Output) -> String {
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// Asserts a failed run with exactly one `nsinit:` line on stderr containing
+/// `needle`, and no panic; returns stderr.
+pub fn assert_clear_error(o: &Output, needle: &str) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "expected failure, got success: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got:\n{err}");
+    assert!(lines[0].starts_with("nsinit: "), "{err}");
+    assert!(lines[0].contains(needle), "expected {needle:?} in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// Asserts no process runs with the env's rootfs as its root any more.
+pub fn assert_no_process_of(env: &Env) {
+    let rootfs = env.rootfs.canonicalize().unwrap();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if let Ok(root) = std::fs::read_link(format!("/proc/{pid}/root")) {
+            assert_ne!(root, rootfs, "process {pid} of the container still runs");
+        }
+    }
+}

@@ -269,37 +269,11 @@ fn parse_line(line: &str) -> Option<Entry<'_>> {
     let fstype = *fields.get(sep + 1)?;
     let super_options = fields.get(sep + 3).copied().unwrap_or("");
     Some(Entry {
-        root: unescape(fields.get(3)?),
-        mount_point: PathBuf::from(unescape(fields.get(4)?)),
+        root: crate::mountinfo::unescape(fields.get(3)?),
+        mount_point: PathBuf::from(crate::mountinfo::unescape(fields.get(4)?)),
         fstype,
         super_options,
     })
-}
-
-/// Undoes the octal escapes (`\040` for a space) of the mount table.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' {
-            if let Some(oct) = b.get(i + 1..i + 4) {
-                if oct.iter().all(|c| (b'0'..=b'7').contains(c)) {
-                    let v = oct
-                        .iter()
-                        .fold(0u32, |acc, c| acc * 8 + u32::from(c - b'0'));
-                    if let Ok(byte) = u8::try_from(v) {
-                        out.push(byte);
-                        i += 4;
-                        continue;
-                    }
-                }
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether `dir` lies inside a cgroup filesystem (it or its parent holds

@@ -224,31 +224,6 @@ pub(crate) struct MountInfo {
     pub super_opts: String,
 }
 
-/// `\040`-style escapes of mountinfo undone.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 4 <= b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = b[i + 1..i + 4]
-                .iter()
-                .fold(0u32, |acc, c| acc * 8 + u32::from(c - b'0'));
-            if let Ok(byte) = u8::try_from(v) {
-                out.push(byte);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Parses mountinfo text (bad lines are skipped).
 pub(crate) fn parse_mountinfo(text: &str) -> Vec<MountInfo> {
     text.lines()
@@ -263,8 +238,8 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<MountInfo> {
             Some(MountInfo {
                 id: f[0].parse().ok()?,
                 dev: (maj.parse().ok()?, min.parse().ok()?),
-                root: unescape(f[3]),
-                mountpoint: unescape(f[4]),
+                root: crate::mountinfo::unescape(f[3]),
+                mountpoint: crate::mountinfo::unescape(f[4]),
                 fstype: r[0].to_string(),
                 super_opts: r[2].to_string(),
             })

@@ -77,7 +77,7 @@ fn detach_host_mounts(rootfs: &Path) {
     let mut points: Vec<PathBuf> = info
         .lines()
         .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| PathBuf::from(unescape_mountinfo(p)))
+        .map(|p| PathBuf::from(crate::mountinfo::unescape(p)))
         .filter(|p| !p.starts_with(rootfs) && !rootfs.starts_with(p))
         .collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
@@ -87,40 +87,7 @@ fn detach_host_mounts(rootfs: &Path) {
     }
 }
 
-/// Undoes the octal escapes (`\040` for a space ...) of mountinfo fields.
-pub fn unescape_mountinfo(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Whether `err` means "this root cannot be pivoted" (then move it instead).
 pub fn cannot_pivot(err: &SysError) -> bool {
     err.syscall == "pivot_root" && err.errno == libc::EINVAL
-}
-
-#[cfg(test)]
-mod tests {
-    use super::unescape_mountinfo;
-
-    #[test]
-    fn unescapes_octal() {
-        assert_eq!(unescape_mountinfo(r"/a\040b"), "/a b");
-        assert_eq!(unescape_mountinfo("/plain"), "/plain");
-        assert_eq!(unescape_mountinfo(r"/end\04"), r"/end\04");
-    }
 }
