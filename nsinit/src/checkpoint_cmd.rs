@@ -10,32 +10,42 @@ use crate::logging::debug;
 use crate::signals;
 use crate::Cli;
 
-/// Arguments of `nsinit checkpoint`.
+/// Flags `checkpoint` and `restore` share.
 #[derive(clap::Args, Debug)]
-pub struct CheckpointArgs {
+pub struct CriuArgs {
     #[command(flatten)]
     pub id: crate::commands::IdArgs,
-    /// Directory to write the images to (created if missing).
+    /// Directory of the images (created by checkpoint if missing).
     #[arg(long, value_name = "DIR")]
     pub image_path: PathBuf,
     /// Directory for CRIU's log and work files (default: the image directory).
     #[arg(long, value_name = "DIR")]
     pub work_path: Option<PathBuf>,
+    /// Established TCP connections are part of the checkpoint.
+    #[arg(long)]
+    pub tcp_established: bool,
+    /// Unix sockets connected to peers outside the container are allowed.
+    #[arg(long)]
+    pub ext_unix_sk: bool,
+    /// The process tree is a job of a shell outside the container.
+    #[arg(long)]
+    pub shell_job: bool,
+    /// File locks are part of the checkpoint.
+    #[arg(long)]
+    pub file_locks: bool,
+    /// How CRIU locks the network meanwhile: iptables, nftables or skip.
+    #[arg(long, value_name = "METHOD", default_value = "iptables")]
+    pub network_lock: NetworkLock,
+}
+
+/// Arguments of `nsinit checkpoint`.
+#[derive(clap::Args, Debug)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    pub criu: CriuArgs,
     /// Keep the container running after the checkpoint.
     #[arg(long)]
     pub leave_running: bool,
-    /// Checkpoint established TCP connections.
-    #[arg(long)]
-    pub tcp_established: bool,
-    /// Allow unix sockets connected to peers outside the container.
-    #[arg(long)]
-    pub ext_unix_sk: bool,
-    /// Allow a process tree that is a job of a shell outside the container.
-    #[arg(long)]
-    pub shell_job: bool,
-    /// Checkpoint file locks.
-    #[arg(long)]
-    pub file_locks: bool,
     /// Send the memory pages to a CRIU page server at ADDR:PORT.
     #[arg(long, value_name = "ADDR:PORT")]
     pub page_server: Option<PageServer>,
@@ -45,9 +55,6 @@ pub struct CheckpointArgs {
     /// Images of a previous pre-dump (absolute or relative to the image directory).
     #[arg(long, value_name = "DIR")]
     pub parent_path: Option<PathBuf>,
-    /// How CRIU locks the network meanwhile: iptables, nftables or skip.
-    #[arg(long, value_name = "METHOD", default_value = "iptables")]
-    pub network_lock: NetworkLock,
     /// The network namespace's configuration: `dump` it with CRIU, or set it
     /// up from the `config` on restore (faster); `auto`: config unless the
     /// container has CAP_NET_ADMIN.
@@ -59,28 +66,10 @@ pub struct CheckpointArgs {
 #[derive(clap::Args, Debug)]
 pub struct RestoreArgs {
     #[command(flatten)]
-    pub id: crate::commands::IdArgs,
-    /// Directory holding the images of a checkpoint.
-    #[arg(long, value_name = "DIR")]
-    pub image_path: PathBuf,
-    /// Directory for CRIU's log and work files (default: the image directory).
-    #[arg(long, value_name = "DIR")]
-    pub work_path: Option<PathBuf>,
+    pub criu: CriuArgs,
     /// Container config to restore with (default: the one saved with the checkpoint).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Restore established TCP connections.
-    #[arg(long)]
-    pub tcp_established: bool,
-    /// Restore unix sockets connected to peers outside the container.
-    #[arg(long)]
-    pub ext_unix_sk: bool,
-    /// The checkpoint was taken with --shell-job.
-    #[arg(long)]
-    pub shell_job: bool,
-    /// Restore file locks.
-    #[arg(long)]
-    pub file_locks: bool,
     /// Return once the container runs (otherwise wait for it like `exec`,
     /// forward signals, return its exit code and destroy it at the end).
     #[arg(long, short = 'd')]
@@ -88,34 +77,31 @@ pub struct RestoreArgs {
     /// Write the restored init's pid to this file.
     #[arg(long, value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// How CRIU locks the network meanwhile: iptables, nftables or skip.
-    #[arg(long, value_name = "METHOD", default_value = "iptables")]
-    pub network_lock: NetworkLock,
 }
 
 pub fn checkpoint(cli: &Cli, a: &CheckpointArgs) -> Result<i32, String> {
     let factory = Factory::new(&cli.root).map_err(|e| e.to_string())?;
-    let c = factory.load(a.id.id()).map_err(|e| e.to_string())?;
+    let c = factory.load(a.criu.id.id()).map_err(|e| e.to_string())?;
     let opts = CheckpointOpts {
-        image_path: a.image_path.clone(),
-        work_path: a.work_path.clone(),
+        image_path: a.criu.image_path.clone(),
+        work_path: a.criu.work_path.clone(),
         leave_running: a.leave_running,
-        tcp_established: a.tcp_established,
-        ext_unix_sk: a.ext_unix_sk,
-        shell_job: a.shell_job,
-        file_locks: a.file_locks,
+        tcp_established: a.criu.tcp_established,
+        ext_unix_sk: a.criu.ext_unix_sk,
+        shell_job: a.criu.shell_job,
+        file_locks: a.criu.file_locks,
         page_server: a.page_server.clone(),
         pre_dump: a.pre_dump,
         parent_path: a.parent_path.clone(),
-        network_lock: a.network_lock,
+        network_lock: a.criu.network_lock,
         network_state: a.network_state,
         log_level: 0,
         criu_path: cli.criu.clone(),
     };
     debug(&format!(
         "checkpoint {} into {} (criu log {})",
-        a.id.id(),
-        a.image_path.display(),
+        a.criu.id.id(),
+        a.criu.image_path.display(),
         opts.log_file().display()
     ));
     c.checkpoint(&opts).map_err(|e| e.to_string())?;
@@ -124,26 +110,26 @@ pub fn checkpoint(cli: &Cli, a: &CheckpointArgs) -> Result<i32, String> {
 
 pub fn restore(cli: &Cli, a: &RestoreArgs) -> Result<i32, String> {
     let factory = Factory::new(&cli.root).map_err(|e| e.to_string())?;
-    let id = a.id.id();
+    let id = a.criu.id.id();
     let config = match &a.config {
         Some(p) => Some(nsinit_configs::load(p).map_err(|e| e.to_string())?),
         None => None,
     };
     let opts = RestoreOpts {
-        image_path: a.image_path.clone(),
-        work_path: a.work_path.clone(),
-        tcp_established: a.tcp_established,
-        ext_unix_sk: a.ext_unix_sk,
-        shell_job: a.shell_job,
-        file_locks: a.file_locks,
-        network_lock: a.network_lock,
+        image_path: a.criu.image_path.clone(),
+        work_path: a.criu.work_path.clone(),
+        tcp_established: a.criu.tcp_established,
+        ext_unix_sk: a.criu.ext_unix_sk,
+        shell_job: a.criu.shell_job,
+        file_locks: a.criu.file_locks,
+        network_lock: a.criu.network_lock,
         bundle: a.config.as_deref().map(crate::commands::bundle_of),
         log_level: 0,
         criu_path: cli.criu.clone(),
     };
     debug(&format!(
         "restore {id} from {} (criu log {})",
-        a.image_path.display(),
+        a.criu.image_path.display(),
         opts.log_file().display()
     ));
     // The restored init's outside stdio is ours (a detached caller passes
