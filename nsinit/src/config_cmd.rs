@@ -160,7 +160,7 @@ pub struct OverrideArgs {
     #[arg(long, conflicts_with = "validate", value_name = "LABEL")]
     pub mount_label: Option<String>,
 
-    /// Parent cgroup (the container's cgroup is PARENT/<id>).
+    /// Parent cgroup (the container's cgroup is PARENT/ID).
     #[arg(long, conflicts_with = "validate", value_name = "PATH")]
     pub cgroup_parent: Option<String>,
 

@@ -171,7 +171,7 @@ pub struct SpawnPlan {
 unsafe impl Send for SpawnPlan {}
 
 impl SpawnPlan {
-    /// Builds a plan to execute `exe` with `args` (argv[0] included) as the init.
+    /// Builds a plan to execute `exe` with `args` (`argv[0]` included) as the init.
     /// `fds` must cover every target 0..n (stdio, preserved fds, the sync socket
     /// at `sync_target`, then the init's own extra fds).
     pub fn new(

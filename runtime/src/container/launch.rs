@@ -1,6 +1,6 @@
 //! Starting an init: the parent's half of the protocol in [`crate::sync`].
 //!
-//! [`launch`] clones the child, writes the user namespace maps, places it into
+//! `launch` clones the child, writes the user namespace maps, places it into
 //! the container's cgroups, sets up its veths, sends the bootstrap, runs the
 //! runtime's hooks when asked, and waits until the init reports ready. On any
 //! failure everything it made is undone before the error is returned.
@@ -24,7 +24,7 @@ use crate::sync::{pre_exec_step, Frame, Message, SyncChannel};
 pub struct InitCommand {
     /// The binary (default: this program).
     pub path: PathBuf,
-    /// Its arguments, argv[0] first (default: `[<path>, "init"]`).
+    /// Its arguments, `argv[0]` first (default: `[<path>, "init"]`).
     pub args: Vec<String>,
 }
 

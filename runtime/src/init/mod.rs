@@ -1,7 +1,7 @@
 //! What runs inside the container: the init.
 //!
 //! The parent executes the runtime binary again (argv `[<exe>, "init"]`, the
-//! environment variable [`INIT_ENV`](crate::spawn::INIT_ENV) naming the sync
+//! environment variable [`INIT_ENV`] naming the sync
 //! fd); that process calls [`start_initialization`], which reads an
 //! [`InitRequest`] from the sync socket and becomes the container's process:
 //! - [`standard`] for a new container (rootfs, devices, pivot, ...);
