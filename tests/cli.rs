@@ -152,3 +152,108 @@ fn an_oci_bundle_runs() {
     assert_eq!(lines.next(), Some("CapEff:\t0000000020000420"));
     env.assert_no_leftovers(&env.id);
 }
+
+fn state_of(env: &Env) -> serde_json::Value {
+    json(&env.cmd().args(["state", &env.id]).output().unwrap())
+}
+
+#[test]
+fn a_dead_or_recycled_init_is_detected_as_stopped() {
+    let env = Env::new("stale");
+    let cfg = env.write_config(&env.config());
+    let (ok, err) = env.create(&cfg, &["sleep", "30"]);
+    assert!(ok, "{err}");
+    assert_ok(&env.cmd().args(["start", &env.id]).output().unwrap());
+    let st = state_of(&env);
+    assert_eq!(st["status"], "running");
+    // Another process with the recorded pid (the start time tells it apart):
+    // rewrite the recorded start time, as if the pid had been reused.
+    let link = env.root.join(&env.id).join("state.json");
+    let real = env
+        .root
+        .join(&env.id)
+        .join(std::fs::read_link(&link).unwrap());
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&real).unwrap()).unwrap();
+    let start = v["init_process_start"].as_u64().unwrap();
+    v["init_process_start"] = (start + 1).into();
+    std::fs::write(&real, v.to_string()).unwrap();
+    assert_eq!(state_of(&env)["status"], "stopped");
+    let o = env
+        .cmd()
+        .args(["kill", "-s", "KILL", &env.id])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "a recycled pid must not be signalled");
+    v["init_process_start"] = start.into();
+    std::fs::write(&real, v.to_string()).unwrap();
+    assert_eq!(state_of(&env)["status"], "running");
+    // The init dies behind the runtime's back.
+    let pid = v["init_process_pid"].as_i64().unwrap() as i32;
+    // SAFETY: kill with plain integers on the container's init.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while state_of(&env)["status"] != "stopped" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never noticed the dead init"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_ok(&env.cmd().args(["delete", &env.id]).output().unwrap());
+    env.assert_no_leftovers(&env.id);
+}
+
+#[test]
+fn concurrent_commands_on_one_container_keep_its_state_whole() {
+    let env = Env::new("locks");
+    let cfg = env.write_config(&env.config());
+    let (ok, err) = env.create(&cfg, &["sleep", "30"]);
+    assert!(ok, "{err}");
+    assert_ok(&env.cmd().args(["start", &env.id]).output().unwrap());
+    // Writers and readers from separate processes at once.
+    let children: Vec<_> = (0..12)
+        .map(|i| {
+            let mut c = env.cmd();
+            if i % 3 == 0 {
+                c.args(["state", &env.id]);
+            } else {
+                c.args(["update", &env.id, "--pids-limit", &(100 + i).to_string()]);
+            }
+            c.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert_ok(&o);
+        if !o.stdout.is_empty() {
+            // Every reader saw a whole document.
+            json(&o);
+        }
+    }
+    let st = state_of(&env);
+    let recorded = st["config"]["cgroups"]["pids_limit"].as_i64().unwrap();
+    let file =
+        std::fs::read_to_string(format!("/sys/fs/cgroup/pids/nsinit/{}/pids.max", env.id)).unwrap();
+    assert_eq!(
+        file.trim(),
+        recorded.to_string(),
+        "state and cgroup disagree"
+    );
+    // One generation file and the link, nothing half-written.
+    let mut names: Vec<String> = std::fs::read_dir(env.root.join(&env.id))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("state") || n.starts_with('.'))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_ok(
+        &env.cmd()
+            .args(["delete", "--force", &env.id])
+            .output()
+            .unwrap(),
+    );
+}
