@@ -48,12 +48,11 @@ fn create_start_list_ps_kill_delete() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
 
-    assert_ok(
-        &env.cmd()
-            .args(["kill", "-s", "KILL", &env.id])
-            .output()
-            .unwrap(),
-    );
+    // `kill ID` alone is runc's SIGTERM (which a pid 1 without a handler
+    // ignores); `kill ID SIGNAL` as with runc.
+    assert_ok(&env.cmd().args(["kill", &env.id]).output().unwrap());
+    assert_eq!(state_of(&env)["status"], "running");
+    assert_ok(&env.cmd().args(["kill", &env.id, "KILL"]).output().unwrap());
     let mut stopped = false;
     for _ in 0..300 {
         let st = json(&env.cmd().args(["state", &env.id]).output().unwrap());
@@ -64,9 +63,10 @@ fn create_start_list_ps_kill_delete() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert!(stopped, "the container did not stop after SIGKILL");
+    // The original's `kill --id ID SIGNAL`.
     let o = env
         .cmd()
-        .args(["kill", "-s", "TERM", &env.id])
+        .args(["kill", "--id", &env.id, "TERM"])
         .output()
         .unwrap();
     assert!(
@@ -135,8 +135,8 @@ fn an_oci_bundle_runs() {
     std::fs::write(bundle.join("config.json"), spec).unwrap();
     let o = env
         .cmd()
-        .args(["exec", "--id", &env.id, "--config"])
-        .arg(bundle.join("config.json"))
+        .args(["exec", "--id", &env.id, "--bundle"])
+        .arg(&bundle)
         .args([
             "--",
             "/bin/sh",
@@ -150,6 +150,31 @@ fn an_oci_bundle_runs() {
     assert_eq!(lines.next(), Some("1 runc"));
     // runc's default capability set: AUDIT_WRITE, KILL, NET_BIND_SERVICE.
     assert_eq!(lines.next(), Some("CapEff:\t0000000020000420"));
+    env.assert_no_leftovers(&env.id);
+
+    // With no command the spec's own process runs: `sh`, on a terminal since
+    // the spec says `"terminal": true`, reading the piped lines through it.
+    let mut child = env
+        .cmd()
+        .args(["exec", "--id", &env.id, "--config"])
+        .arg(bundle.join("config.json"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut input, b"echo \"T:$(tty):$$:T\"\nexit 3\n").unwrap();
+    drop(input);
+    let o = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{out} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("T:/dev/console:1:T"), "{out}");
     env.assert_no_leftovers(&env.id);
 }
 

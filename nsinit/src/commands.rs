@@ -30,6 +30,9 @@ pub struct CreateArgs {
     /// Container config (libcontainer format or an OCI bundle's config.json).
     #[arg(long, default_value = "container.json", value_name = "FILE")]
     pub config: PathBuf,
+    /// An OCI bundle: its config.json is the config (as `runc create --bundle`).
+    #[arg(long, short = 'b', value_name = "DIR", conflicts_with = "config")]
+    pub bundle: Option<PathBuf>,
     #[command(flatten)]
     pub id: IdArgs,
     /// Write the init's pid to this file.
@@ -48,17 +51,22 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-/// Arguments of `nsinit kill`.
+/// Arguments of `nsinit kill`: `kill [ID] [SIGNAL]` as with runc, or
+/// `kill [--id ID] SIGNAL` as with the original nsinit (see [`kill_target`]).
 #[derive(clap::Args, Debug)]
 pub struct KillArgs {
-    #[command(flatten)]
-    pub id: IdArgs,
+    /// `ID SIGNAL`, `ID`, or `SIGNAL` (of the container named by --id).
+    #[arg(value_name = "ID|SIGNAL", num_args = 0..=2)]
+    pub args: Vec<String>,
+    /// Container id [default: nsinit].
+    #[arg(long = "id")]
+    pub id_flag: Option<String>,
     /// Signal every process of the container, not only its init.
     #[arg(long, short = 'a')]
     pub all: bool,
-    /// Signal name or number.
-    #[arg(long = "signal", short = 's', default_value = "SIGTERM")]
-    pub signal: String,
+    /// Signal name or number [default: SIGTERM].
+    #[arg(long = "signal", short = 's')]
+    pub signal: Option<String>,
 }
 
 /// Arguments of `nsinit delete`.
@@ -69,6 +77,14 @@ pub struct DeleteArgs {
     /// Also delete a container that is running (it is killed).
     #[arg(long, short = 'f')]
     pub force: bool,
+}
+
+/// The config file: `--bundle DIR` means `DIR/config.json`, else `--config`.
+pub fn config_file(config: &std::path::Path, bundle: Option<&std::path::Path>) -> PathBuf {
+    match bundle {
+        Some(dir) => dir.join("config.json"),
+        None => config.to_path_buf(),
+    }
 }
 
 /// The directory a config file lives in (the bundle, for hooks), absolute.
@@ -88,8 +104,9 @@ fn factory(cli: &Cli) -> Result<Factory, String> {
 
 pub fn create(cli: &Cli, a: &CreateArgs) -> Result<i32, String> {
     let f = factory(cli)?;
-    let config = nsinit_configs::load(&a.config).map_err(|e| e.to_string())?;
-    let bundle = bundle_of(&a.config);
+    let file = config_file(&a.config, a.bundle.as_deref());
+    let config = nsinit_configs::load(&file).map_err(|e| e.to_string())?;
+    let bundle = bundle_of(&file);
     let c = f
         .create_in_bundle(a.id.id(), config, &bundle)
         .map_err(|e| e.to_string())?;
@@ -184,10 +201,43 @@ pub fn list(cli: &Cli, a: &ListArgs) -> Result<i32, String> {
 }
 
 pub fn kill(cli: &Cli, a: &KillArgs) -> Result<i32, String> {
-    let sig = Signal::parse(&a.signal).ok_or_else(|| format!("unknown signal {:?}", a.signal))?;
-    let c = factory(cli)?.load(a.id.id()).map_err(|e| e.to_string())?;
+    let f = factory(cli)?;
+    let (id, signal) = kill_target(a, |id| f.load(id).is_ok())?;
+    let sig = Signal::parse(&signal).ok_or_else(|| format!("unknown signal {signal:?}"))?;
+    let c = f.load(&id).map_err(|e| e.to_string())?;
     c.signal(sig.0, a.all).map_err(|e| e.to_string())?;
     Ok(0)
+}
+
+/// Which container and which signal `nsinit kill` means.
+///
+/// Two words are `ID SIGNAL`. One word is the signal when `--id` names the
+/// container, the id when `--signal` gives the signal; otherwise it is the id
+/// of an existing container (runc's `kill ID`), else a signal for the default
+/// container `nsinit` when it parses as one (the original `kill SIGNAL`).
+fn kill_target(a: &KillArgs, exists: impl Fn(&str) -> bool) -> Result<(String, String), String> {
+    const DEFAULT_ID: &str = "nsinit";
+    const DEFAULT_SIGNAL: &str = "SIGTERM";
+    let both = |what: &str| format!("the {what} is given twice (as an argument and as --{what})");
+    match (a.args.as_slice(), &a.id_flag, &a.signal) {
+        ([_, _], Some(_), _) => Err(both("id")),
+        ([_, _], _, Some(_)) => Err(both("signal")),
+        ([id, sig], None, None) => Ok((id.clone(), sig.clone())),
+        ([_], Some(_), Some(_)) => Err(both("signal")),
+        ([sig], Some(id), None) => Ok((id.clone(), sig.clone())),
+        ([id], None, Some(sig)) => Ok((id.clone(), sig.clone())),
+        ([word], None, None) => {
+            if !exists(word) && Signal::parse(word).is_some() {
+                Ok((DEFAULT_ID.into(), word.clone()))
+            } else {
+                Ok((word.clone(), DEFAULT_SIGNAL.into()))
+            }
+        }
+        (_, id, sig) => Ok((
+            id.clone().unwrap_or_else(|| DEFAULT_ID.into()),
+            sig.clone().unwrap_or_else(|| DEFAULT_SIGNAL.into()),
+        )),
+    }
 }
 
 pub fn delete(cli: &Cli, a: &DeleteArgs) -> Result<i32, String> {
@@ -224,4 +274,52 @@ pub fn ps(cli: &Cli, a: &IdArgs) -> Result<i32, String> {
         println!("{pid:>8} {cmd}");
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{kill_target, KillArgs};
+
+    fn target(
+        args: &[&str],
+        id: Option<&str>,
+        signal: Option<&str>,
+        existing: &[&str],
+    ) -> Result<(String, String), String> {
+        let a = KillArgs {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            id_flag: id.map(str::to_string),
+            all: false,
+            signal: signal.map(str::to_string),
+        };
+        kill_target(&a, |id| existing.contains(&id))
+    }
+
+    fn ok(id: &str, sig: &str) -> Result<(String, String), String> {
+        Ok((id.to_string(), sig.to_string()))
+    }
+
+    #[test]
+    fn kill_takes_runc_and_nsinit_forms() {
+        assert_eq!(target(&[], None, None, &[]), ok("nsinit", "SIGTERM"));
+        assert_eq!(target(&["web", "KILL"], None, None, &[]), ok("web", "KILL"));
+        assert_eq!(target(&["web"], None, None, &["web"]), ok("web", "SIGTERM"));
+        assert_eq!(target(&["KILL"], Some("web"), None, &[]), ok("web", "KILL"));
+        assert_eq!(target(&["web"], None, Some("9"), &[]), ok("web", "9"));
+        assert_eq!(target(&[], Some("web"), Some("HUP"), &[]), ok("web", "HUP"));
+        // One word: an existing container wins, then a signal name.
+        assert_eq!(target(&["9"], None, None, &["9"]), ok("9", "SIGTERM"));
+        assert_eq!(target(&["9"], None, None, &[]), ok("nsinit", "9"));
+        assert_eq!(target(&["ghost"], None, None, &[]), ok("ghost", "SIGTERM"));
+    }
+
+    #[test]
+    fn kill_refuses_a_target_given_twice() {
+        let e = target(&["web", "KILL"], Some("db"), None, &[]).unwrap_err();
+        assert!(e.contains("id is given twice"), "{e}");
+        let e = target(&["web", "KILL"], None, Some("TERM"), &[]).unwrap_err();
+        assert!(e.contains("signal is given twice"), "{e}");
+        let e = target(&["KILL"], Some("web"), Some("TERM"), &[]).unwrap_err();
+        assert!(e.contains("signal is given twice"), "{e}");
+    }
 }

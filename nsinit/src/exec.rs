@@ -1,7 +1,7 @@
 //! `nsinit exec`: run a command in a new container (created from the config,
 //! destroyed when the command ends), or in the running container of that id.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nsinit_runtime::{Container, Error, ExitStatus, Factory, Process, Status};
 
@@ -13,12 +13,16 @@ use crate::Cli;
 /// Arguments of `nsinit exec`.
 #[derive(clap::Args, Debug)]
 pub struct ExecArgs {
-    /// Allocate a pseudo terminal.
+    /// Allocate a pseudo terminal (the config's own process, run when no
+    /// COMMAND is given, also gets one when its `terminal` is set).
     #[arg(short = 't', long)]
     pub tty: bool,
     /// Container config (libcontainer format or an OCI bundle's config.json).
     #[arg(long, default_value = "container.json", value_name = "FILE")]
     pub config: PathBuf,
+    /// An OCI bundle: its config.json is the config.
+    #[arg(long, short = 'b', value_name = "DIR", conflicts_with = "config")]
+    pub bundle: Option<PathBuf>,
     /// Container id.
     #[arg(long, default_value = "nsinit")]
     pub id: String,
@@ -47,14 +51,15 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> Result<i32, String> {
         Err(Error::NotFound(_)) => None,
         Err(e) => return Err(e.to_string()),
     };
+    let config = crate::commands::config_file(&a.config, a.bundle.as_deref());
     match existing {
         Some(c) => join(c, a),
-        None if !a.config.exists() => Err(format!(
+        None if !config.exists() => Err(format!(
             "container {:?} does not exist, and there is no config to create it from ({}: not found)",
             a.id,
-            a.config.display()
+            config.display()
         )),
-        None => run_new(&factory, a),
+        None => run_new(&factory, a, &config),
     }
 }
 
@@ -71,7 +76,6 @@ fn build_process(a: &ExecArgs, env_default: Option<Vec<String>>) -> Process {
     }
     p.user = a.user.clone();
     p.cwd = a.cwd.clone();
-    p.terminal = a.tty;
     p
 }
 
@@ -88,22 +92,26 @@ fn default_env(c: &nsinit_configs::Config) -> Vec<String> {
         })
 }
 
-fn run_new(factory: &Factory, a: &ExecArgs) -> Result<i32, String> {
-    let config = nsinit_configs::load(&a.config).map_err(|e| e.to_string())?;
-    let bundle = crate::commands::bundle_of(&a.config);
+fn run_new(factory: &Factory, a: &ExecArgs, file: &Path) -> Result<i32, String> {
+    let config = nsinit_configs::load(file).map_err(|e| e.to_string())?;
+    let bundle = crate::commands::bundle_of(file);
     let mut process = build_process(a, Some(default_env(&config)));
-    if process.args.is_empty() && config.process.as_ref().is_none_or(|p| p.args.is_empty()) {
+    let default_process = config.process.as_ref().filter(|p| !p.args.is_empty());
+    if process.args.is_empty() && default_process.is_none() {
         return Err("no command given and the config has no process".into());
     }
+    // The config's own process runs with its terminal setting, as in an OCI
+    // bundle; a command given on the line gets one only with --tty.
+    let tty = a.tty || (process.args.is_empty() && default_process.is_some_and(|p| p.terminal));
     debug(&format!(
         "create container {} from {}",
         a.id,
-        a.config.display()
+        file.display()
     ));
     let container = factory
         .create_in_bundle(&a.id, config, &bundle)
         .map_err(|e| e.to_string())?;
-    let status = match supervise(a, &mut process, |p| container.run(p)) {
+    let status = match supervise(tty, &mut process, |p| container.run(p)) {
         Ok(status) => status,
         Err(e) => {
             let _ = container.destroy();
@@ -137,7 +145,7 @@ fn join(c: Container, a: &ExecArgs) -> Result<i32, String> {
     }
     let cfg = c.config().map_err(|e| e.to_string())?;
     let mut process = build_process(a, Some(default_env(&cfg)));
-    let status = supervise(a, &mut process, |p| c.start(p))?;
+    let status = supervise(a.tty, &mut process, |p| c.start(p))?;
     Ok(status.code())
 }
 
@@ -151,14 +159,15 @@ fn join(c: Container, a: &ExecArgs) -> Result<i32, String> {
 /// `main` exits with the code. Signals that would end `nsinit` (SIGTERM,
 /// SIGHUP, SIGINT, ...) are blocked and forwarded, so they cannot skip it.
 fn supervise(
-    a: &ExecArgs,
+    tty: bool,
     process: &mut Process,
     start: impl FnOnce(&mut Process) -> nsinit_runtime::Result<()>,
 ) -> Result<ExitStatus, String> {
     // Blocked before the size is read: a resize after that is not lost.
     let mut sfd = signals::block()?;
-    let session = if a.tty {
+    let session = if tty {
         let s = tty::Session::begin()?;
+        process.terminal = true;
         process.terminal_size = s.size();
         Some(s)
     } else {
