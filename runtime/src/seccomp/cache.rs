@@ -21,8 +21,9 @@ use serde::{Deserialize, Serialize};
 use super::Filter;
 use crate::error::SysResult;
 
-/// Version of the entry layout; part of the key.
-const FORMAT: u32 = 1;
+/// Version of the entry layout and of the compiler's output (bumped when the
+/// same config compiles to another program); part of the key.
+const FORMAT: u32 = 2;
 
 /// A directory of compiled filters.
 ///

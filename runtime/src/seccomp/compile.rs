@@ -33,6 +33,7 @@ use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpFilterContext, ScmpSy
 use nsinit_configs::Seccomp;
 
 use super::bpf::Insn;
+use super::newer;
 use super::translate::{self, Arch, Flag};
 use super::COMPILE;
 use crate::error::{Context, SysError, SysResult};
@@ -108,6 +109,8 @@ struct Plan {
     arches: Vec<ScmpArch>,
     flags: u64,
     rules: Vec<Rule>,
+    /// Rules for names newer than this libseccomp (see `newer.rs`).
+    newer: Vec<newer::Rule>,
     skipped_syscalls: Vec<String>,
     skipped_arches: Vec<String>,
 }
@@ -150,6 +153,10 @@ impl Plan {
             }
         }
 
+        // Names newer than libseccomp get rules of their own when every
+        // architecture of the filter numbers them alike.
+        let newer_ok = native_arch().is_some_and(|n| newer::covers(&[n]) && newer::covers(&arches));
+        let mut newer_rules = Vec::new();
         let mut rules = Vec::new();
         let mut skipped_syscalls = Vec::new();
         for (entry, sc) in cfg.syscalls.iter().enumerate() {
@@ -163,7 +170,12 @@ impl Plan {
             }
             for name in &sc.names {
                 let Ok(nr) = ScmpSyscall::from_name(name) else {
-                    skipped_syscalls.push(name.clone());
+                    match newer::number(name) {
+                        Some(nr) if newer_ok && sc.args.is_empty() => {
+                            newer_rules.push(newer::Rule { nr, action });
+                        }
+                        _ => skipped_syscalls.push(name.clone()),
+                    }
                     continue;
                 };
                 for set in &sets {
@@ -182,12 +194,25 @@ impl Plan {
             arches,
             flags,
             rules,
+            newer: newer_rules,
             skipped_syscalls,
             skipped_arches,
         })
     }
 
+    /// The program with the rules libseccomp could not take in front.
     fn finish(self, program: Vec<Insn>) -> Compiled {
+        let program = if self.newer.is_empty() {
+            program
+        } else {
+            let arches: Vec<ScmpArch> = native_arch()
+                .into_iter()
+                .chain(self.arches.iter().copied())
+                .collect();
+            let mut full = newer::prefix(&arches, &self.newer);
+            full.extend(program);
+            full
+        };
         Compiled {
             program,
             flags: self.flags,

@@ -22,7 +22,11 @@
 //!   same argument make one rule each, any of which may match
 //!   ([`translate::condition_sets`]);
 //! - `SCMP_CMP_MASKED_EQ` is `(arg & value) == value_two`;
-//! - a system call name this libseccomp does not know (newer than it, or a
+//! - a system call name newer than this libseccomp but numbered alike on
+//!   every architecture (Linux 5.1 onwards: `fchmodat2`, `cachestat`, ...)
+//!   gets its rule in a short program in front of libseccomp's (`newer.rs`),
+//!   when it has no argument conditions;
+//! - any other name this libseccomp does not know (newer than it, or a
 //!   typo) is skipped, not an error ([`Filter::skipped_syscalls`]); so is an
 //!   architecture it cannot filter (its system calls then meet the bad-arch
 //!   action, which kills);
@@ -91,6 +95,7 @@
 pub mod bpf;
 mod cache;
 mod compile;
+mod newer;
 pub mod translate;
 
 pub use cache::Cache;

@@ -324,6 +324,66 @@ mod x86_64 {
         assert_eq!(f.verdict(&x64(libc::SYS_getpid, [0; 6])), Some(ALLOW));
     }
 
+    /// Names newer than the linked libseccomp keep their rules (`newer.rs`;
+    /// bookworm's 2.5.4 stops at `futex_requeue`, 456): under a default EPERM,
+    /// `fchmodat2`, `mseal` and `listmount` are allowed and `lsm_list_modules`
+    /// gets its own errno, on every architecture of the filter.
+    #[test]
+    fn names_newer_than_libseccomp_keep_their_rules() {
+        let mut cfg = filter(
+            SeccompAction::Errno,
+            vec![
+                rule(
+                    &["execve", "fchmodat2", "mseal", "listmount"],
+                    SeccompAction::Allow,
+                ),
+                SeccompSyscall {
+                    errno_ret: Some(libc::ENOSYS as u32),
+                    ..rule(&["lsm_list_modules"], SeccompAction::Errno)
+                },
+                SeccompSyscall {
+                    args: vec![arg(0, SeccompOp::Equal, 1, 0)],
+                    ..rule(&["file_getattr"], SeccompAction::Allow)
+                },
+            ],
+        );
+        cfg.architectures = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+            .map(String::from)
+            .to_vec();
+        let f = Filter::compile(&cfg).unwrap();
+        for (arch, bits) in [
+            (audit_arch::X86_64, 0),
+            (audit_arch::I386, 0),
+            (audit_arch::X86_64, X32_BIT),
+        ] {
+            let v = |nr: i64| f.verdict(&call(arch, nr | bits, [0; 6]));
+            assert_eq!(v(452), Some(ALLOW), "fchmodat2, arch {arch:#x} {bits:#x}");
+            assert_eq!(v(462), Some(ALLOW), "mseal, arch {arch:#x} {bits:#x}");
+            assert_eq!(v(458), Some(ALLOW), "listmount, arch {arch:#x} {bits:#x}");
+            assert_eq!(v(461), Some(errno(libc::ENOSYS)), "lsm_list_modules");
+            assert_eq!(v(454), Some(errno(libc::EPERM)), "futex_wake: default");
+            assert_eq!(v(463), Some(errno(libc::EPERM)), "setxattrat: default");
+        }
+        // A rule with conditions needs libseccomp to know the name.
+        if ScmpSyscall::from_name("file_getattr").is_err() {
+            assert_eq!(f.skipped_syscalls(), ["file_getattr"]);
+        } else {
+            assert!(f.skipped_syscalls().is_empty());
+        }
+        // Same verdicts from one multi-architecture context.
+        let combined = super::compile::compile_combined(&cfg).unwrap();
+        for nr in 424..480 {
+            for (arch, bits) in [(audit_arch::X86_64, 0), (audit_arch::I386, 0)] {
+                let c = call(arch, nr | bits, [0; 6]);
+                assert_eq!(
+                    bpf::evaluate(&combined.program, &c),
+                    f.verdict(&c),
+                    "nr {nr}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn rules_equal_to_the_default_are_dropped() {
         let f = Filter::compile(&filter(
@@ -706,6 +766,47 @@ fn a_loaded_filter_acts_in_the_child() {
         // Without nnp the child needs CAP_SYS_ADMIN: the tests run as root.
         assert_eq!(libc::WEXITSTATUS(status), 0, "nnp {nnp}");
     }
+}
+
+/// A system call newer than libseccomp, allowed by number under a default
+/// EPERM, reaches the kernel: `mseal` of an unaligned address says EINVAL.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_newer_system_call_allowed_by_number_reaches_the_kernel() {
+    let cfg = filter(
+        SeccompAction::Errno,
+        vec![rule(
+            &["execve", "exit", "exit_group", "mseal"],
+            SeccompAction::Allow,
+        )],
+    );
+    let f = Filter::compile(&cfg).unwrap();
+    // SAFETY: the child makes only async-signal-safe calls (prctl, seccomp,
+    // mseal, _exit) on memory prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let code = match f.load(true) {
+            Err(_) => 1,
+            Ok(()) => {
+                // SAFETY: mseal(1, 4096, 0) is refused for the unaligned
+                // address before anything is sealed.
+                let rc = unsafe { libc::syscall(libc::SYS_mseal, 1usize, 4096usize, 0usize) };
+                match (rc, std::io::Error::last_os_error().raw_os_error()) {
+                    (-1, Some(libc::EINVAL)) => 0,
+                    (-1, Some(libc::EPERM)) => 2,
+                    _ => 3,
+                }
+            }
+        };
+        // SAFETY: ends the forked child without running the test harness.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child just forked; status is a valid out pointer.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status), "status {status:#x}");
+    assert_eq!(libc::WEXITSTATUS(status), 0, "2: EPERM from the filter");
 }
 
 /// Time to compile and load a Docker-like profile (default ERRNO, 300 allowed
