@@ -37,7 +37,46 @@ pub const INSN_SIZE: usize = 8;
 /// Largest program the kernel accepts (`BPF_MAXINSNS`).
 pub const MAX_INSNS: usize = 4096;
 
+/// Offset of `nr` in `struct seccomp_data`.
+pub const DATA_NR: u32 = 0;
+/// Offset of `arch` in `struct seccomp_data`.
+pub const DATA_ARCH: u32 = 4;
+
 impl Insn {
+    const fn new(code: u16, jt: u8, jf: u8, k: u32) -> Insn {
+        Insn { code, jt, jf, k }
+    }
+
+    /// `ld [offset]`: a 32-bit word of `seccomp_data` into A.
+    pub const fn load(offset: u32) -> Insn {
+        Insn::new(0x20, 0, 0, offset)
+    }
+
+    /// `ja +k`: skip the next `k` instructions.
+    pub const fn jump(k: u32) -> Insn {
+        Insn::new(0x05, 0, 0, k)
+    }
+
+    /// `jeq #k`: skip `jt` instructions when A == k, else `jf`.
+    pub const fn jeq(k: u32, jt: u8, jf: u8) -> Insn {
+        Insn::new(0x15, jt, jf, k)
+    }
+
+    /// `jgt #k`: skip `jt` instructions when A > k, else `jf`.
+    pub const fn jgt(k: u32, jt: u8, jf: u8) -> Insn {
+        Insn::new(0x25, jt, jf, k)
+    }
+
+    /// `jge #k`: skip `jt` instructions when A >= k, else `jf`.
+    pub const fn jge(k: u32, jt: u8, jf: u8) -> Insn {
+        Insn::new(0x35, jt, jf, k)
+    }
+
+    /// `ret #k`: the filter's verdict.
+    pub const fn ret(k: u32) -> Insn {
+        Insn::new(0x06, 0, 0, k)
+    }
+
     /// Decodes the exported (native byte order) form of a program; `None` when
     /// the length is not a whole number of instructions.
     pub fn parse_program(bytes: &[u8]) -> Option<Vec<Insn>> {

@@ -33,9 +33,9 @@ use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpFilterContext, ScmpSy
 use nsinit_configs::Seccomp;
 
 use super::bpf::Insn;
-use super::newer;
 use super::translate::{self, Arch, Flag};
 use super::COMPILE;
+use super::{enosys, newer};
 use crate::error::{Context, SysError, SysResult};
 
 /// The output of compiling.
@@ -111,6 +111,9 @@ struct Plan {
     rules: Vec<Rule>,
     /// Rules for names newer than this libseccomp (see `newer.rs`).
     newer: Vec<newer::Rule>,
+    /// Per architecture, the largest number the profile names, when calls
+    /// above it are to get ENOSYS (see `enosys.rs`).
+    enosys: Vec<(ScmpArch, u32)>,
     skipped_syscalls: Vec<String>,
     skipped_arches: Vec<String>,
 }
@@ -189,27 +192,41 @@ impl Plan {
                 }
             }
         }
+        let enosys = if enosys::wanted(default) {
+            let names: Vec<&str> = cfg
+                .syscalls
+                .iter()
+                .flat_map(|sc| sc.names.iter().map(String::as_str))
+                .collect();
+            filter_arches(&arches)
+                .filter_map(|a| enosys::largest(a, &names).map(|max| (a, max)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Plan {
             default,
             arches,
             flags,
             rules,
             newer: newer_rules,
+            enosys,
             skipped_syscalls,
             skipped_arches,
         })
     }
 
-    /// The program with the rules libseccomp could not take in front.
+    /// The program behind what libseccomp cannot do: the ENOSYS stub, then
+    /// the rules for names it does not know.
     fn finish(self, program: Vec<Insn>) -> Compiled {
-        let program = if self.newer.is_empty() {
+        let mut full = enosys::stub(&self.enosys);
+        if !self.newer.is_empty() {
+            let arches: Vec<ScmpArch> = filter_arches(&self.arches).collect();
+            full.extend(newer::prefix(&arches, &self.newer));
+        }
+        let program = if full.is_empty() {
             program
         } else {
-            let arches: Vec<ScmpArch> = native_arch()
-                .into_iter()
-                .chain(self.arches.iter().copied())
-                .collect();
-            let mut full = newer::prefix(&arches, &self.newer);
             full.extend(program);
             full
         };
@@ -284,13 +301,18 @@ impl Plan {
     }
 }
 
+/// Every architecture of the filter: the native one, then the extra ones.
+fn filter_arches(extra: &[ScmpArch]) -> impl Iterator<Item = ScmpArch> + '_ {
+    let native = native_arch();
+    native
+        .into_iter()
+        .chain(extra.iter().copied().filter(move |a| Some(*a) != native))
+}
+
 /// Whether this libseccomp can build filters for `arch`.
 fn can_filter(arch: ScmpArch) -> bool {
     ScmpFilterContext::new(ScmpAction::Allow).is_ok_and(|mut c| c.add_arch(arch).is_ok())
 }
-
-const RET_K: u16 = 0x06;
-const JA: u16 = 0x05;
 
 /// Chains per-architecture programs: in all but the last, `ret <sentinel>`
 /// jumps to the next program; in the last it kills the thread. `None` if a
@@ -303,25 +325,15 @@ fn link(parts: Vec<Vec<Insn>>, sentinel: u32) -> Option<Vec<Insn>> {
         let len = part.len();
         let mut linked = false;
         for (i, insn) in part.iter_mut().enumerate() {
-            if insn.code != RET_K || insn.k != sentinel {
+            if *insn != Insn::ret(sentinel) {
                 continue;
             }
             *insn = if last {
-                Insn {
-                    code: RET_K,
-                    jt: 0,
-                    jf: 0,
-                    k: libc::SECCOMP_RET_KILL_THREAD,
-                }
+                Insn::ret(libc::SECCOMP_RET_KILL_THREAD)
             } else {
-                Insn {
-                    code: JA,
-                    jt: 0,
-                    jf: 0,
-                    // Relative to the next instruction: lands on index `len`,
-                    // the first instruction of the next program.
-                    k: u32::try_from(len - i - 1).ok()?,
-                }
+                // Relative to the next instruction: lands on index `len`, the
+                // first instruction of the next program.
+                Insn::jump(u32::try_from(len - i - 1).ok()?)
             };
             linked = true;
         }
@@ -359,12 +371,7 @@ mod tests {
     use super::*;
 
     fn ret(k: u32) -> Insn {
-        Insn {
-            code: RET_K,
-            jt: 0,
-            jf: 0,
-            k,
-        }
+        Insn::ret(k)
     }
 
     #[test]
@@ -377,12 +384,7 @@ mod tests {
             out,
             vec![
                 ret(1),
-                Insn {
-                    code: JA,
-                    jt: 0,
-                    jf: 0,
-                    k: 1
-                },
+                Insn::jump(1),
                 ret(2),
                 ret(libc::SECCOMP_RET_KILL_THREAD),
                 ret(3),

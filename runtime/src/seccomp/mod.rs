@@ -26,6 +26,10 @@
 //!   every architecture (Linux 5.1 onwards: `fchmodat2`, `cachestat`, ...)
 //!   gets its rule in a short program in front of libseccomp's (`newer.rs`),
 //!   when it has no argument conditions;
+//! - when the default action denies, a call numbered above every call the
+//!   profile names for its architecture gets `ENOSYS`, as with runc, so that
+//!   programs fall back from system calls newer than the profile
+//!   (`enosys.rs`);
 //! - any other name this libseccomp does not know (newer than it, or a
 //!   typo) is skipped, not an error ([`Filter::skipped_syscalls`]); so is an
 //!   architecture it cannot filter (its system calls then meet the bad-arch
@@ -95,6 +99,7 @@
 pub mod bpf;
 mod cache;
 mod compile;
+mod enosys;
 mod newer;
 pub mod translate;
 

@@ -27,7 +27,7 @@
 
 use libseccomp::{ScmpAction, ScmpArch};
 
-use super::bpf::{audit_arch, Insn};
+use super::bpf::{audit_arch, Insn, DATA_ARCH, DATA_NR};
 
 /// System calls numbered alike on every architecture (Linux 5.1 onwards).
 const UNIFIED: &[(&str, u32)] = &[
@@ -80,7 +80,7 @@ const UNIFIED: &[(&str, u32)] = &[
 ];
 
 /// The x32 ABI's bit in the system call number.
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+pub(super) const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 /// The unified number of a system call name, if it is one.
 pub(super) fn number(name: &str) -> Option<u32> {
@@ -89,7 +89,7 @@ pub(super) fn number(name: &str) -> Option<u32> {
 
 /// How an architecture's calls look in `seccomp_data`: its `AUDIT_ARCH_*`
 /// and the bits its numbers carry; `None` for one this module does not cover.
-fn target(arch: ScmpArch) -> Option<(u32, u32)> {
+pub(super) fn target(arch: ScmpArch) -> Option<(u32, u32)> {
     const ARCH_64BIT: u32 = 0x8000_0000;
     const ARCH_LE: u32 = 0x4000_0000;
     Some(match arch {
@@ -145,23 +145,35 @@ pub(super) fn prefix(arches: &[ScmpArch], rules: &[Rule]) -> Vec<Insn> {
         let checks: Vec<Insn> = bits
             .iter()
             .flat_map(|b| {
-                unique
-                    .iter()
-                    .flat_map(move |r| [jump(JEQ, r.nr | b, 0, 1), ret(kernel_action(r.action))])
+                unique.iter().flat_map(move |r| {
+                    [
+                        Insn::jeq(r.nr | b, 0, 1),
+                        Insn::ret(kernel_action(r.action)),
+                    ]
+                })
             })
             .collect();
-        out.push(load(SECCOMP_DATA_ARCH));
-        out.push(jump(JEQ, audit, 1, 0));
-        // A count of instructions, far below u32::MAX (BPF_MAXINSNS is 4096).
-        out.push(jump(JA, (checks.len() + 1) as u32, 0, 0));
-        out.push(load(SECCOMP_DATA_NR));
-        out.extend(checks);
+        out.extend(arch_group(audit, checks));
     }
     out
 }
 
+/// `body` run for the calls of one `AUDIT_ARCH_*` only, with the system call
+/// number in A; other calls skip past it:
+/// `ld [arch]; jeq audit, +1, +0; ja <past>; ld [nr]; body...`.
+pub(super) fn arch_group(audit: u32, body: Vec<Insn>) -> Vec<Insn> {
+    let mut out = Vec::with_capacity(body.len() + 4);
+    out.push(Insn::load(DATA_ARCH));
+    out.push(Insn::jeq(audit, 1, 0));
+    // A count of instructions, far below u32::MAX (BPF_MAXINSNS is 4096).
+    out.push(Insn::jump((body.len() + 1) as u32));
+    out.push(Insn::load(DATA_NR));
+    out.extend(body);
+    out
+}
+
 /// What the kernel receives from a filter returning `action`.
-fn kernel_action(action: ScmpAction) -> u32 {
+pub(super) fn kernel_action(action: ScmpAction) -> u32 {
     match action {
         ScmpAction::KillProcess => libc::SECCOMP_RET_KILL_PROCESS,
         ScmpAction::KillThread => libc::SECCOMP_RET_KILL_THREAD,
@@ -177,35 +189,6 @@ fn kernel_action(action: ScmpAction) -> u32 {
     }
 }
 
-const LD_W_ABS: u16 = 0x20;
-const JA: u16 = 0x05;
-const JEQ: u16 = 0x15;
-const RET_K: u16 = 0x06;
-const SECCOMP_DATA_NR: u32 = 0;
-const SECCOMP_DATA_ARCH: u32 = 4;
-
-fn load(offset: u32) -> Insn {
-    Insn {
-        code: LD_W_ABS,
-        jt: 0,
-        jf: 0,
-        k: offset,
-    }
-}
-
-fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Insn {
-    Insn { code, jt, jf, k }
-}
-
-fn ret(k: u32) -> Insn {
-    Insn {
-        code: RET_K,
-        jt: 0,
-        jf: 0,
-        k,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,7 +199,7 @@ mod tests {
     /// The prefix followed by a stand-in for libseccomp's program.
     fn run(prefix: &[Insn], nr: u32, arch: u32) -> Option<u32> {
         let mut prog = prefix.to_vec();
-        prog.push(ret(FALLTHROUGH));
+        prog.push(Insn::ret(FALLTHROUGH));
         evaluate(
             &prog,
             &SeccompData {

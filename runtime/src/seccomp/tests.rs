@@ -384,6 +384,47 @@ mod x86_64 {
         }
     }
 
+    /// Under a denying default, calls above the largest number the profile
+    /// names for their architecture get ENOSYS; named-range calls keep the
+    /// default; x32 calls are left to libseccomp's program.
+    #[test]
+    fn calls_newer_than_the_profile_get_enosys() {
+        let mut cfg = filter(
+            SeccompAction::Errno,
+            vec![rule(&["execve", "mkdir", "clone"], SeccompAction::Allow)],
+        );
+        cfg.architectures = ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+            .map(String::from)
+            .to_vec();
+        let f = Filter::compile(&cfg).unwrap();
+        // x86-64: execve 59, mkdir 83, clone 56.
+        assert_eq!(f.verdict(&x64(libc::SYS_mkdir, [0; 6])), Some(ALLOW));
+        assert_eq!(f.verdict(&x64(60, [0; 6])), Some(errno(libc::EPERM)));
+        assert_eq!(f.verdict(&x64(84, [0; 6])), Some(errno(libc::ENOSYS)));
+        assert_eq!(f.verdict(&x64(435, [0; 6])), Some(errno(libc::ENOSYS)));
+        // i386: mkdir 39, execve 11, clone 120.
+        let i386 = |nr| f.verdict(&call(audit_arch::I386, nr, [0; 6]));
+        assert_eq!(i386(I386_MKDIR), Some(ALLOW));
+        assert_eq!(i386(100), Some(errno(libc::EPERM)));
+        assert_eq!(i386(121), Some(errno(libc::ENOSYS)));
+        // x32 keeps libseccomp's verdicts: its mkdir allowed, others EPERM.
+        assert_eq!(
+            f.verdict(&x64(X32_BIT | libc::SYS_mkdir, [0; 6])),
+            Some(ALLOW)
+        );
+        assert_eq!(
+            f.verdict(&x64(X32_BIT | 435, [0; 6])),
+            Some(errno(libc::EPERM))
+        );
+        // No stub under a default that already lets calls through.
+        let f = Filter::compile(&filter(
+            SeccompAction::Allow,
+            vec![rule(&["mkdir"], SeccompAction::Errno)],
+        ))
+        .unwrap();
+        assert_eq!(f.verdict(&x64(435, [0; 6])), Some(ALLOW));
+    }
+
     #[test]
     fn rules_equal_to_the_default_are_dropped() {
         let f = Filter::compile(&filter(
@@ -418,9 +459,10 @@ mod x86_64 {
 
     #[test]
     fn a_filter_without_execve_is_refused() {
+        // (mkdir, 83, keeps execve, 59, below the ENOSYS stub's bound.)
         let e = Filter::compile(&filter(
             SeccompAction::Errno,
-            vec![rule(&["read", "write"], SeccompAction::Allow)],
+            vec![rule(&["read", "write", "mkdir"], SeccompAction::Allow)],
         ))
         .unwrap_err();
         assert_eq!(
@@ -807,6 +849,51 @@ fn a_newer_system_call_allowed_by_number_reaches_the_kernel() {
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
     assert!(libc::WIFEXITED(status), "status {status:#x}");
     assert_eq!(libc::WEXITSTATUS(status), 0, "2: EPERM from the filter");
+}
+
+/// On the real kernel, a call newer than the profile says ENOSYS (as if the
+/// kernel lacked it) and an older unnamed one the default EPERM.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_call_newer_than_the_profile_says_enosys() {
+    let cfg = filter(
+        SeccompAction::Errno,
+        vec![rule(
+            &["execve", "exit", "exit_group", "mkdir"],
+            SeccompAction::Allow,
+        )],
+    );
+    let f = Filter::compile(&cfg).unwrap();
+    // SAFETY: the child makes only async-signal-safe calls (prctl, seccomp,
+    // clone3, getppid, _exit) on memory prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let code = match f.load(true) {
+            Err(_) => 1,
+            Ok(()) => {
+                // SAFETY: clone3 with a null argument fails before doing
+                // anything (if it ever ran); getppid takes none.
+                let rc = unsafe { libc::syscall(libc::SYS_clone3, 0usize, 0usize) };
+                let e1 = std::io::Error::last_os_error().raw_os_error();
+                // SAFETY: as above.
+                let rc2 = unsafe { libc::syscall(libc::SYS_getppid) };
+                let e2 = std::io::Error::last_os_error().raw_os_error();
+                match (rc, e1, rc2, e2) {
+                    (-1, Some(libc::ENOSYS), -1, Some(libc::EPERM)) => 0,
+                    (-1, Some(libc::EPERM), _, _) => 2,
+                    _ => 3,
+                }
+            }
+        };
+        // SAFETY: ends the forked child without running the test harness.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child just forked; status is a valid out pointer.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status), "status {status:#x}");
+    assert_eq!(libc::WEXITSTATUS(status), 0, "2: clone3 got EPERM");
 }
 
 /// Time to compile and load a Docker-like profile (default ERRNO, 300 allowed
