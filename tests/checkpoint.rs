@@ -399,6 +399,25 @@ fn tcp_connection_survives_with_tcp_established() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+
+    // Again with the network locked by iptables rules (the default, auto,
+    // takes nftables where criu has it, as here).
+    let image = t.image("img-iptables");
+    let lock = ["--tcp-established", "--network-lock", "iptables"];
+    let (ok, err) = t.checkpoint(&image, &lock);
+    assert!(ok, "checkpoint with iptables: {err}");
+    let at_dump = last_line();
+    let (ok, err) = t.restore(&image, &lock);
+    assert!(ok, "restore with iptables: {err}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while last_line() < at_dump + 5 {
+        assert!(
+            Instant::now() < deadline,
+            "no data after the iptables restore (last line {})",
+            last_line()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // The same connection: every number once, in order, no restart.
     let text = std::fs::read_to_string(&recv).unwrap();
     for (i, line) in text.lines().enumerate() {

@@ -33,8 +33,9 @@ pub struct CriuArgs {
     /// File locks are part of the checkpoint.
     #[arg(long)]
     pub file_locks: bool,
-    /// How CRIU locks the network meanwhile: iptables, nftables or skip.
-    #[arg(long, value_name = "METHOD", default_value = "iptables")]
+    /// How CRIU locks the network meanwhile: auto (nftables when this criu
+    /// and kernel support it, else iptables), iptables, nftables or skip.
+    #[arg(long, value_name = "METHOD", default_value = "auto")]
     pub network_lock: NetworkLock,
 }
 

@@ -66,6 +66,14 @@ impl Container {
         let operation = format!("{what} of container {:?}", st.id);
 
         let info = describe(&st, opts, &operation)?;
+        let opts = &CheckpointOpts {
+            network_lock: criu::resolve_network_lock(
+                criu::Criu::new(opts.criu_path.as_deref()).path(),
+                opts.network_lock,
+                Some(&self.inner.root.join(criu::FEATURE_CACHE)),
+            ),
+            ..opts.clone()
+        };
         let mut created = Vec::new();
         let result = dump(&st, status, &info, opts, &operation, &mut created);
         if let Err(e) = result {
@@ -328,7 +336,9 @@ pub(crate) fn file_name(p: &Path) -> String {
 
 pub(crate) fn lock_method(l: NetworkLock) -> Criu_network_lock_method {
     match l {
-        NetworkLock::Iptables => Criu_network_lock_method::IPTABLES,
+        // Auto is resolved before a request is made (features.rs); were it
+        // not, CRIU's own default is what it would get.
+        NetworkLock::Auto | NetworkLock::Iptables => Criu_network_lock_method::IPTABLES,
         NetworkLock::Nftables => Criu_network_lock_method::NFTABLES,
         NetworkLock::Skip => Criu_network_lock_method::SKIP,
     }

@@ -182,7 +182,11 @@ impl Factory {
         o.set_ext_unix_sk(opts.ext_unix_sk);
         o.set_shell_job(opts.shell_job);
         o.set_file_locks(opts.file_locks);
-        o.set_network_lock(lock_method(opts.network_lock));
+        o.set_network_lock(lock_method(criu::resolve_network_lock(
+            criu::Criu::new(opts.criu_path.as_deref()).path(),
+            opts.network_lock,
+            Some(&self.root().join(criu::FEATURE_CACHE)),
+        )));
 
         for m in &info.mounts {
             let source = mount_source(&m.mountpoint, &m.kind, &config, &cg)?;

@@ -57,6 +57,7 @@
 //! # Ok(()) }
 //! ```
 
+mod features;
 mod image;
 mod rpc;
 
@@ -65,6 +66,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use features::{resolve_network_lock, FEATURE_CACHE};
 pub(crate) use image::{external_mounts, stdio_files, veth_up};
 pub use image::{
     CheckpointInfo, ExternalMount, ExternalNamespace, ExternalVeth, MountKind, SavedNetwork,
@@ -157,8 +159,11 @@ fn parse_kernel_release(release: &str) -> (u32, u32) {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkLock {
-    /// iptables rules in the container's namespace (CRIU's default).
+    /// nftables when the criu binary and the kernel support it, else
+    /// iptables; asked once per binary and kernel (see `features.rs`).
     #[default]
+    Auto,
+    /// iptables rules in the container's namespace (CRIU's default).
     Iptables,
     /// An nftables table in the container's namespace.
     Nftables,
@@ -170,11 +175,12 @@ impl std::str::FromStr for NetworkLock {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
+            "auto" => Ok(NetworkLock::Auto),
             "iptables" => Ok(NetworkLock::Iptables),
             "nftables" => Ok(NetworkLock::Nftables),
             "skip" => Ok(NetworkLock::Skip),
             other => Err(format!(
-                "unknown network lock method {other:?} (iptables, nftables or skip)"
+                "unknown network lock method {other:?} (auto, iptables, nftables or skip)"
             )),
         }
     }
