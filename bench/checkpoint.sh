@@ -39,22 +39,6 @@ now_us() {
 	printf '%s\n' "${t/./}"
 }
 
-# pick FILE WHICH: median / p90 (nearest rank) of the numbers in FILE.
-pick() {
-	sort -n "$1" | awk -v which="$2" '
-		{ v[NR] = $1 }
-		END {
-			if (NR == 0) { print ""; exit }
-			if (which == "median") {
-				m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			} else {
-				r = int(NR * 0.9); if (r < NR * 0.9) r++; if (r < 1) r = 1
-				m = v[r]
-			}
-			print m
-		}'
-}
-
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 
 need_root

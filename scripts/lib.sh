@@ -87,3 +87,19 @@ remove_tree() {
 	fi
 	rm -rf --one-file-system -- "$1"
 }
+
+# pick FILE WHICH: median / p90 (nearest rank) of the numbers in FILE.
+pick() {
+	sort -n "$1" | awk -v which="$2" '
+		{ v[NR] = $1 }
+		END {
+			if (NR == 0) { print ""; exit }
+			if (which == "median") {
+				m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			} else {
+				r = int(NR * 0.9); if (r < NR * 0.9) r++; if (r < 1) r = 1
+				m = v[r]
+			}
+			print m
+		}'
+}

@@ -154,6 +154,7 @@ impl Factory {
         .ctx_path("restore container", "mount --rbind", &root)?;
         undo.root_mount = Some((root.clone(), true));
 
+        let criu = criu::Criu::new(opts.criu_path.as_deref());
         let mut pass = criu::FdPass::default();
         let mut o = Criu_opts::new();
         o.set_images_dir_fd(pass.add(images.as_fd())?);
@@ -183,7 +184,7 @@ impl Factory {
         o.set_shell_job(opts.shell_job);
         o.set_file_locks(opts.file_locks);
         o.set_network_lock(lock_method(criu::resolve_network_lock(
-            criu::Criu::new(opts.criu_path.as_deref()).path(),
+            criu.path(),
             opts.network_lock,
             Some(&self.root().join(criu::FEATURE_CACHE)),
         )));
@@ -254,7 +255,6 @@ impl Factory {
             o.external.push(spec);
         }
 
-        let criu = criu::Criu::new(opts.criu_path.as_deref());
         let mut session = Session::start(criu.path(), &operation, &pass)?;
         check_version(criu.path(), session.version(true)?)?;
         let hook_cfg = config.hooks.clone();

@@ -75,22 +75,7 @@ pub(super) fn stub(arches: &[(ScmpArch, u32)]) -> Vec<Insn> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seccomp::bpf::{evaluate, SeccompData};
-
-    const REST: u32 = 0x7777;
-
-    fn run(stub: &[Insn], nr: u32, arch: u32) -> Option<u32> {
-        let mut prog = stub.to_vec();
-        prog.push(Insn::ret(REST));
-        evaluate(
-            &prog,
-            &SeccompData {
-                nr: nr as i32,
-                arch,
-                ..Default::default()
-            },
-        )
-    }
+    use crate::seccomp::newer::{run_prefix as run, FALLTHROUGH as REST};
 
     #[test]
     fn only_denying_defaults_get_it() {

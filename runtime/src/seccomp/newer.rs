@@ -189,26 +189,30 @@ pub(super) fn kernel_action(action: ScmpAction) -> u32 {
     }
 }
 
+/// What returns when a prefix under test lets a call through to the rest.
+#[cfg(test)]
+pub(super) const FALLTHROUGH: u32 = 0x7777;
+
+/// The verdict of `prefix` followed by a stand-in for libseccomp's program
+/// (which returns [`FALLTHROUGH`]).
+#[cfg(test)]
+pub(super) fn run_prefix(prefix: &[Insn], nr: u32, arch: u32) -> Option<u32> {
+    let mut prog = prefix.to_vec();
+    prog.push(Insn::ret(FALLTHROUGH));
+    super::bpf::evaluate(
+        &prog,
+        &super::bpf::SeccompData {
+            nr: nr as i32,
+            arch,
+            ..Default::default()
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    use super::run_prefix as run;
     use super::*;
-    use crate::seccomp::bpf::{evaluate, SeccompData};
-
-    const FALLTHROUGH: u32 = 0x7777;
-
-    /// The prefix followed by a stand-in for libseccomp's program.
-    fn run(prefix: &[Insn], nr: u32, arch: u32) -> Option<u32> {
-        let mut prog = prefix.to_vec();
-        prog.push(Insn::ret(FALLTHROUGH));
-        evaluate(
-            &prog,
-            &SeccompData {
-                nr: nr as i32,
-                arch,
-                ..Default::default()
-            },
-        )
-    }
 
     #[test]
     fn table_is_the_unified_numbering() {

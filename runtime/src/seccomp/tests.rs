@@ -764,6 +764,30 @@ fn staging_keeps_the_filter_for_exec_when_nnp_is_set() {
     assert!(stage(Some(&bad), &p).is_err());
 }
 
+/// Forks, loads `f` in the child (setting no_new_privs first when `nnp`),
+/// runs `body` under it and exits with what it returns (1 when the load
+/// failed); returns that exit code. `body` must make only async-signal-safe
+/// calls on memory prepared before the fork.
+fn exit_code_under_filter(f: &Filter, nnp: bool, body: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: the child makes only async-signal-safe calls (prctl, seccomp,
+    // those of `body`, _exit) on memory prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let code = match f.load(nnp) {
+            Err(_) => 1,
+            Ok(()) => body(),
+        };
+        // SAFETY: ends the forked child without running the test harness.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child just forked; status is a valid out pointer.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status), "status {status:#x}");
+    libc::WEXITSTATUS(status)
+}
+
 /// Loads a filter in a forked child (only raw system calls there) and reports
 /// how mkdir fared and whether no_new_privs was set.
 #[test]
@@ -778,35 +802,20 @@ fn a_loaded_filter_acts_in_the_child() {
     let f = Filter::compile(&cfg).unwrap();
     let dir = c"/nonexistent-nsinit-seccomp-test/x";
     for nnp in [true, false] {
-        // SAFETY: the child makes only async-signal-safe calls (prctl, seccomp,
-        // mkdir, _exit) on memory prepared before the fork.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0);
-        if pid == 0 {
-            let code = match f.load(nnp) {
-                Err(_) => 1,
-                Ok(()) => {
-                    // SAFETY: plain system calls on a valid C string.
-                    let rc = unsafe { libc::mkdir(dir.as_ptr(), 0o755) };
-                    let e = std::io::Error::last_os_error().raw_os_error();
-                    // SAFETY: prctl(PR_GET_NO_NEW_PRIVS) takes no pointers.
-                    let got_nnp = unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) };
-                    match (rc, e, got_nnp == i32::from(nnp)) {
-                        (-1, Some(libc::EXDEV), true) => 0,
-                        (_, _, false) => 3,
-                        _ => 2,
-                    }
-                }
-            };
-            // SAFETY: ends the forked child without running the test harness.
-            unsafe { libc::_exit(code) };
-        }
-        let mut status = 0;
-        // SAFETY: waits for the child just forked; status is a valid out pointer.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert!(libc::WIFEXITED(status), "status {status:#x}");
+        let code = exit_code_under_filter(&f, nnp, || {
+            // SAFETY: plain system calls on a valid C string.
+            let rc = unsafe { libc::mkdir(dir.as_ptr(), 0o755) };
+            let e = std::io::Error::last_os_error().raw_os_error();
+            // SAFETY: prctl(PR_GET_NO_NEW_PRIVS) takes no pointers.
+            let got_nnp = unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) };
+            match (rc, e, got_nnp == i32::from(nnp)) {
+                (-1, Some(libc::EXDEV), true) => 0,
+                (_, _, false) => 3,
+                _ => 2,
+            }
+        });
         // Without nnp the child needs CAP_SYS_ADMIN: the tests run as root.
-        assert_eq!(libc::WEXITSTATUS(status), 0, "nnp {nnp}");
+        assert_eq!(code, 0, "nnp {nnp}");
     }
 }
 
@@ -823,32 +832,17 @@ fn a_newer_system_call_allowed_by_number_reaches_the_kernel() {
         )],
     );
     let f = Filter::compile(&cfg).unwrap();
-    // SAFETY: the child makes only async-signal-safe calls (prctl, seccomp,
-    // mseal, _exit) on memory prepared before the fork.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
-    if pid == 0 {
-        let code = match f.load(true) {
-            Err(_) => 1,
-            Ok(()) => {
-                // SAFETY: mseal(1, 4096, 0) is refused for the unaligned
-                // address before anything is sealed.
-                let rc = unsafe { libc::syscall(libc::SYS_mseal, 1usize, 4096usize, 0usize) };
-                match (rc, std::io::Error::last_os_error().raw_os_error()) {
-                    (-1, Some(libc::EINVAL)) => 0,
-                    (-1, Some(libc::EPERM)) => 2,
-                    _ => 3,
-                }
-            }
-        };
-        // SAFETY: ends the forked child without running the test harness.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: waits for the child just forked; status is a valid out pointer.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-    assert!(libc::WIFEXITED(status), "status {status:#x}");
-    assert_eq!(libc::WEXITSTATUS(status), 0, "2: EPERM from the filter");
+    let code = exit_code_under_filter(&f, true, || {
+        // SAFETY: mseal(1, 4096, 0) is refused for the unaligned address
+        // before anything is sealed.
+        let rc = unsafe { libc::syscall(libc::SYS_mseal, 1usize, 4096usize, 0usize) };
+        match (rc, std::io::Error::last_os_error().raw_os_error()) {
+            (-1, Some(libc::EINVAL)) => 0,
+            (-1, Some(libc::EPERM)) => 2,
+            _ => 3,
+        }
+    });
+    assert_eq!(code, 0, "2: EPERM from the filter");
 }
 
 /// On the real kernel, a call newer than the profile says ENOSYS (as if the
@@ -864,36 +858,21 @@ fn a_call_newer_than_the_profile_says_enosys() {
         )],
     );
     let f = Filter::compile(&cfg).unwrap();
-    // SAFETY: the child makes only async-signal-safe calls (prctl, seccomp,
-    // clone3, getppid, _exit) on memory prepared before the fork.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
-    if pid == 0 {
-        let code = match f.load(true) {
-            Err(_) => 1,
-            Ok(()) => {
-                // SAFETY: clone3 with a null argument fails before doing
-                // anything (if it ever ran); getppid takes none.
-                let rc = unsafe { libc::syscall(libc::SYS_clone3, 0usize, 0usize) };
-                let e1 = std::io::Error::last_os_error().raw_os_error();
-                // SAFETY: as above.
-                let rc2 = unsafe { libc::syscall(libc::SYS_getppid) };
-                let e2 = std::io::Error::last_os_error().raw_os_error();
-                match (rc, e1, rc2, e2) {
-                    (-1, Some(libc::ENOSYS), -1, Some(libc::EPERM)) => 0,
-                    (-1, Some(libc::EPERM), _, _) => 2,
-                    _ => 3,
-                }
-            }
-        };
-        // SAFETY: ends the forked child without running the test harness.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: waits for the child just forked; status is a valid out pointer.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-    assert!(libc::WIFEXITED(status), "status {status:#x}");
-    assert_eq!(libc::WEXITSTATUS(status), 0, "2: clone3 got EPERM");
+    let code = exit_code_under_filter(&f, true, || {
+        // SAFETY: clone3 with a null argument fails before doing anything
+        // (if it ever ran); getppid takes none.
+        let rc = unsafe { libc::syscall(libc::SYS_clone3, 0usize, 0usize) };
+        let e1 = std::io::Error::last_os_error().raw_os_error();
+        // SAFETY: as above.
+        let rc2 = unsafe { libc::syscall(libc::SYS_getppid) };
+        let e2 = std::io::Error::last_os_error().raw_os_error();
+        match (rc, e1, rc2, e2) {
+            (-1, Some(libc::ENOSYS), -1, Some(libc::EPERM)) => 0,
+            (-1, Some(libc::EPERM), _, _) => 2,
+            _ => 3,
+        }
+    });
+    assert_eq!(code, 0, "2: clone3 got EPERM");
 }
 
 /// Time to compile and load a Docker-like profile (default ERRNO, 300 allowed
